@@ -1,0 +1,3 @@
+from ci_gate.cli import main_entry
+
+main_entry()

@@ -1,0 +1,132 @@
+"""The results file, in memory: frozen dataclasses mirroring ``results/schema.json``.
+
+One ``Record`` per case and sample. A record with ``error`` set was not scored: its ``passed`` is
+None and its assertions are empty, so a provider failure can never count as a quality regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+RESULTS_FORMAT = "ci-gate-results"
+RESULTS_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AssertionOutcome:
+    name: str
+    type: str
+    passed: bool
+    score: float
+    weight: float
+    blocking: bool
+    layer: str
+    tag: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RecordError:
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Record:
+    case_id: str
+    sample: int
+    output: str | None
+    passed: bool | None
+    score: float | None
+    assertions: tuple[AssertionOutcome, ...]
+    latency_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    cached: bool
+    attempts: int
+    cache_key: str
+    error: RecordError | None = None
+    reused: bool = False
+    model: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """What a report needs to show about a case: its inputs, expectation and per-case hash."""
+
+    id: str
+    tags: tuple[str, ...]
+    group: str | None
+    vars: Mapping[str, Any]
+    expected: Any
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """``suite`` hashes everything below; the components say what changed between two runs."""
+
+    suite: str
+    target: str
+    prompts: Mapping[str, str]
+    assertions: str
+    repeats: str
+    prices: str
+    cases: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str | None
+    branch: str | None
+    dirty: bool | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    cases: int
+    records: int
+    passed: int
+    failed: int
+    errored: int
+    not_run: int
+    cached: int
+    reused: int
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    cost_usd_spent: float
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    suite_name: str
+    suite_version: str
+    suite_path: str
+    target_id: str
+    provider: str
+    model: str | None
+    repeats: int
+    fingerprint: Fingerprint
+    git: GitInfo | None
+    ci_gate_version: str
+    started_at: str
+    finished_at: str
+    duration_s: float
+    status: str  # "complete" | "interrupted" | "budget_exhausted"
+    stop_reason: str | None
+    totals: Totals
+    prices_date: str
+    gate: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Results:
+    run: RunInfo
+    cases: Mapping[str, CaseInfo]
+    records: tuple[Record, ...]
