@@ -1,0 +1,340 @@
+"""Results to and from JSON-ready dicts, checked key by key so a bad file is named precisely.
+
+Decoding does by hand what ``schema.json`` describes (validating every record of a 50,000-case
+file with a generic validator would cost seconds); the tests check that both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ci_gate.errors import ResultsFileError
+from ci_gate.results.model import (
+    RESULTS_FORMAT,
+    RESULTS_SCHEMA_VERSION,
+    AssertionOutcome,
+    CaseInfo,
+    Fingerprint,
+    GitInfo,
+    Record,
+    RecordError,
+    Results,
+    RunInfo,
+    Totals,
+)
+
+
+def record_to_dict(r: Record) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "case_id": r.case_id,
+        "sample": r.sample,
+        "output": r.output,
+        "pass": r.passed,
+        "score": r.score,
+        "assertions": [
+            {
+                "name": a.name,
+                "type": a.type,
+                "pass": a.passed,
+                "score": a.score,
+                "weight": a.weight,
+                "blocking": a.blocking,
+                "layer": a.layer,
+                "tag": a.tag,
+                "message": a.message,
+            }
+            for a in r.assertions
+        ],
+        "latency_ms": r.latency_ms,
+        "input_tokens": r.input_tokens,
+        "output_tokens": r.output_tokens,
+        "cost_usd": r.cost_usd,
+        "cached": r.cached,
+        "reused": r.reused,
+        "attempts": r.attempts,
+        "cache_key": r.cache_key,
+        "model": r.model,
+        "error": None if r.error is None else {"kind": r.error.kind, "message": r.error.message},
+    }
+    if r.extra:
+        d["extra"] = dict(r.extra)
+    return d
+
+
+def fingerprint_to_dict(f: Fingerprint) -> dict[str, Any]:
+    return {
+        "suite": f.suite,
+        "target": f.target,
+        "prompts": dict(f.prompts),
+        "assertions": f.assertions,
+        "repeats": f.repeats,
+        "prices": f.prices,
+        "cases": dict(f.cases),
+    }
+
+
+def run_to_dict(run: RunInfo) -> dict[str, Any]:
+    t = run.totals
+    return {
+        "suite": {"name": run.suite_name, "version": run.suite_version, "path": run.suite_path},
+        "target": {"id": run.target_id, "provider": run.provider, "model": run.model},
+        "repeats": run.repeats,
+        "fingerprint": fingerprint_to_dict(run.fingerprint),
+        "git": None
+        if run.git is None
+        else {"commit": run.git.commit, "branch": run.git.branch, "dirty": run.git.dirty},
+        "ci_gate_version": run.ci_gate_version,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_s": run.duration_s,
+        "status": run.status,
+        "stop_reason": run.stop_reason,
+        "prices_date": run.prices_date,
+        "gate": dict(run.gate),
+        "totals": {
+            "cases": t.cases,
+            "records": t.records,
+            "passed": t.passed,
+            "failed": t.failed,
+            "errored": t.errored,
+            "not_run": t.not_run,
+            "cached": t.cached,
+            "reused": t.reused,
+            "calls": t.calls,
+            "input_tokens": t.input_tokens,
+            "output_tokens": t.output_tokens,
+            "cost_usd": t.cost_usd,
+            "cost_usd_spent": t.cost_usd_spent,
+        },
+    }
+
+
+def case_to_dict(c: CaseInfo) -> dict[str, Any]:
+    return {
+        "tags": list(c.tags),
+        "group": c.group,
+        "vars": dict(c.vars),
+        "expected": c.expected,
+        "fingerprint": c.fingerprint,
+    }
+
+
+def results_to_dict(results: Results) -> dict[str, Any]:
+    return {
+        "format": RESULTS_FORMAT,
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "run": run_to_dict(results.run),
+        "cases": {cid: case_to_dict(c) for cid, c in results.cases.items()},
+        "records": [record_to_dict(r) for r in results.records],
+    }
+
+
+class _Reader:
+    """Typed access to decoded JSON that names the file and key path of anything wrong."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> ResultsFileError:
+        return ResultsFileError(
+            f"{self.source}: {path}: {message} (is this a ci-gate results file? "
+            "rerun `ci-gate run` to write it again)"
+        )
+
+    def obj(self, data: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(path, f"expected an object, got {_kind(data)}")
+        return data
+
+    def get(self, data: Mapping[str, Any], key: str, path: str, *types: type) -> Any:
+        if key not in data:
+            raise self.fail(f"{path}.{key}".lstrip("."), "missing")
+        value = data[key]
+        if types and not _is(value, types):
+            names = " or ".join(_type_name(t) for t in types)
+            raise self.fail(f"{path}.{key}".lstrip("."), f"expected {names}, got {_kind(value)}")
+        return value
+
+
+_NONE = type(None)
+
+
+def _is(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, types)
+
+
+def _type_name(t: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true/false",
+        dict: "an object",
+        list: "a list",
+        _NONE: "null",
+    }.get(t, t.__name__)
+
+
+def _kind(value: Any) -> str:
+    return _type_name(type(value)) if value is not None else "null"
+
+
+def results_from_dict(data: Any, source: str) -> Results:
+    rd = _Reader(source)
+    top = rd.obj(data, "(top level)")
+    fmt = top.get("format")
+    if fmt != RESULTS_FORMAT:
+        raise rd.fail("format", f"expected {RESULTS_FORMAT!r}, got {fmt!r}")
+    version = top.get("schema_version")
+    if version != RESULTS_SCHEMA_VERSION:
+        raise ResultsFileError(
+            f"{source}: schema_version: this file has version {version!r}; this ci-gate reads "
+            f"version {RESULTS_SCHEMA_VERSION} (rerun the suite with this ci-gate version, or use "
+            "the ci-gate version that wrote it)"
+        )
+    run = _run(rd, rd.obj(rd.get(top, "run", ""), "run"))
+    cases_raw = rd.obj(rd.get(top, "cases", "", dict), "cases")
+    cases = {cid: _case(rd, cid, rd.obj(c, f"cases.{cid}")) for cid, c in cases_raw.items()}
+    records_raw = rd.get(top, "records", "", list)
+    records = tuple(_record(rd, i, r) for i, r in enumerate(records_raw))
+    return Results(run=run, cases=cases, records=records)
+
+
+def record_from_dict(raw: Any, source: str, index: int = 0) -> Record:
+    return _record(_Reader(source), index, raw)
+
+
+def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
+    suite = rd.obj(rd.get(d, "suite", "run"), "run.suite")
+    target = rd.obj(rd.get(d, "target", "run"), "run.target")
+    fp = rd.obj(rd.get(d, "fingerprint", "run"), "run.fingerprint")
+    git_raw = rd.get(d, "git", "run", dict, _NONE)
+    totals = rd.obj(rd.get(d, "totals", "run"), "run.totals")
+    git = None
+    if git_raw is not None:
+        git = GitInfo(
+            commit=rd.get(git_raw, "commit", "run.git", str, _NONE),
+            branch=rd.get(git_raw, "branch", "run.git", str, _NONE),
+            dirty=rd.get(git_raw, "dirty", "run.git", bool, _NONE),
+        )
+
+    def total(key: str, *types: type) -> Any:
+        return rd.get(totals, key, "run.totals", *types)
+
+    return RunInfo(
+        suite_name=rd.get(suite, "name", "run.suite", str),
+        suite_version=rd.get(suite, "version", "run.suite", str),
+        suite_path=rd.get(suite, "path", "run.suite", str),
+        target_id=rd.get(target, "id", "run.target", str),
+        provider=rd.get(target, "provider", "run.target", str),
+        model=rd.get(target, "model", "run.target", str, _NONE),
+        repeats=rd.get(d, "repeats", "run", int),
+        fingerprint=Fingerprint(
+            suite=rd.get(fp, "suite", "run.fingerprint", str),
+            target=rd.get(fp, "target", "run.fingerprint", str),
+            prompts=rd.get(fp, "prompts", "run.fingerprint", dict),
+            assertions=rd.get(fp, "assertions", "run.fingerprint", str),
+            repeats=rd.get(fp, "repeats", "run.fingerprint", str),
+            prices=rd.get(fp, "prices", "run.fingerprint", str),
+            cases=rd.get(fp, "cases", "run.fingerprint", dict),
+        ),
+        git=git,
+        ci_gate_version=rd.get(d, "ci_gate_version", "run", str),
+        started_at=rd.get(d, "started_at", "run", str),
+        finished_at=rd.get(d, "finished_at", "run", str),
+        duration_s=float(rd.get(d, "duration_s", "run", float)),
+        status=rd.get(d, "status", "run", str),
+        stop_reason=rd.get(d, "stop_reason", "run", str, _NONE),
+        prices_date=rd.get(d, "prices_date", "run", str),
+        gate=d.get("gate") if isinstance(d.get("gate"), dict) else {},
+        totals=Totals(
+            cases=total("cases", int),
+            records=total("records", int),
+            passed=total("passed", int),
+            failed=total("failed", int),
+            errored=total("errored", int),
+            not_run=total("not_run", int),
+            cached=total("cached", int),
+            reused=total("reused", int),
+            calls=total("calls", int),
+            input_tokens=total("input_tokens", int),
+            output_tokens=total("output_tokens", int),
+            cost_usd=float(total("cost_usd", float)),
+            cost_usd_spent=float(total("cost_usd_spent", float)),
+        ),
+    )
+
+
+def _case(rd: _Reader, cid: str, d: Mapping[str, Any]) -> CaseInfo:
+    path = f"cases.{cid}"
+    tags = rd.get(d, "tags", path, list)
+    if not all(isinstance(t, str) for t in tags):
+        raise rd.fail(f"{path}.tags", "expected a list of strings")
+    return CaseInfo(
+        id=cid,
+        tags=tuple(tags),
+        group=rd.get(d, "group", path, str, _NONE),
+        vars=rd.get(d, "vars", path, dict),
+        expected=rd.get(d, "expected", path),
+        fingerprint=rd.get(d, "fingerprint", path, str),
+    )
+
+
+def _record(rd: _Reader, i: int, raw: Any) -> Record:
+    path = f"records[{i}]"
+    d = rd.obj(raw, path)
+    err_raw = rd.get(d, "error", path, dict, _NONE)
+    error = None
+    if err_raw is not None:
+        error = RecordError(
+            kind=rd.get(err_raw, "kind", f"{path}.error", str),
+            message=rd.get(err_raw, "message", f"{path}.error", str),
+        )
+    outcomes = []
+    for j, a_raw in enumerate(rd.get(d, "assertions", path, list)):
+        ap = f"{path}.assertions[{j}]"
+        a = rd.obj(a_raw, ap)
+        outcomes.append(
+            AssertionOutcome(
+                name=rd.get(a, "name", ap, str),
+                type=rd.get(a, "type", ap, str),
+                passed=rd.get(a, "pass", ap, bool),
+                score=float(rd.get(a, "score", ap, float)),
+                weight=float(rd.get(a, "weight", ap, float)),
+                blocking=rd.get(a, "blocking", ap, bool),
+                layer=rd.get(a, "layer", ap, str),
+                tag=rd.get(a, "tag", ap, str, _NONE),
+                message=rd.get(a, "message", ap, str),
+            )
+        )
+    passed = rd.get(d, "pass", path, bool, _NONE)
+    if error is not None and passed is not None:
+        raise rd.fail(f"{path}.pass", "a record with an error must have pass: null")
+    latency = rd.get(d, "latency_ms", path, float, _NONE)
+    score = rd.get(d, "score", path, float, _NONE)
+    cost = rd.get(d, "cost_usd", path, float, _NONE)
+    extra = d.get("extra", {})
+    return Record(
+        case_id=rd.get(d, "case_id", path, str),
+        sample=rd.get(d, "sample", path, int),
+        output=rd.get(d, "output", path, str, _NONE),
+        passed=passed,
+        score=None if score is None else float(score),
+        assertions=tuple(outcomes),
+        latency_ms=None if latency is None else float(latency),
+        input_tokens=rd.get(d, "input_tokens", path, int, _NONE),
+        output_tokens=rd.get(d, "output_tokens", path, int, _NONE),
+        cost_usd=None if cost is None else float(cost),
+        cached=rd.get(d, "cached", path, bool),
+        reused=rd.get(d, "reused", path, bool),
+        attempts=rd.get(d, "attempts", path, int),
+        cache_key=rd.get(d, "cache_key", path, str),
+        model=rd.get(d, "model", path, str, _NONE),
+        error=error,
+        extra=extra if isinstance(extra, dict) else {},
+    )

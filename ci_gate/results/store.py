@@ -1,0 +1,57 @@
+"""Reading and writing results files (atomically)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ci_gate.atomic import write_text_atomic
+from ci_gate.errors import ResultsFileError
+from ci_gate.results.codec import results_from_dict, results_to_dict
+from ci_gate.results.model import Results
+
+MAX_RESULTS_BYTES = 2 * 1024**3
+
+
+def write_results(results: Results, path: str | os.PathLike[str]) -> None:
+    text = json.dumps(results_to_dict(results), ensure_ascii=False, separators=(",", ":"))
+    write_text_atomic(path, text + "\n")
+
+
+def read_results(path: str | os.PathLike[str]) -> Results:
+    p = Path(path)
+    source = str(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise ResultsFileError(
+            f"{source}: no such results file (write one with `ci-gate run SUITE -o {source}`)"
+        ) from None
+    except OSError as exc:
+        raise ResultsFileError(f"{source}: cannot read: {exc.strerror}") from None
+    if size > MAX_RESULTS_BYTES:
+        raise ResultsFileError(f"{source}: {size} bytes is larger than any results file ci-gate writes")
+    try:
+        raw = p.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsFileError(
+            f"{source}: not UTF-8 text (bad byte at offset {exc.start}); results files are JSON"
+        ) from None
+    except OSError as exc:
+        raise ResultsFileError(f"{source}: cannot read: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = (
+            "the file ends early: it may have been cut off"
+            if exc.pos >= len(text.rstrip())
+            else "not valid JSON"
+        )
+        raise ResultsFileError(
+            f"{source}:{exc.lineno}:{exc.colno}: {exc.msg} ({hint}; rerun `ci-gate run` to write it again)"
+        ) from None
+    except RecursionError:
+        raise ResultsFileError(f"{source}: JSON nested too deeply to be a results file") from None
+    return results_from_dict(data, source)
