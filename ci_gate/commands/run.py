@@ -1,0 +1,66 @@
+"""``ci-gate run``: run a suite and write its results file."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from ci_gate.errors import EXIT_FAIL, UsageError
+from ci_gate.results.model import Results
+from ci_gate.run.runner import RunOptions, run_suite
+from ci_gate.suite.load import load_suite
+
+
+def _positive(name: str, value: int | float | None) -> None:
+    if value is not None and value <= 0:
+        raise UsageError(f"--{name} must be greater than 0, got {value}")
+
+
+def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    for name in ("repeats", "concurrency", "max_calls", "max_cost"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    suite = load_suite(args.suite)
+    if args.target is not None and args.target not in {t.id for t in suite.targets}:
+        known = ", ".join(t.id for t in suite.targets)
+        raise UsageError(f"--target {args.target!r} is not a target of {args.suite} (known: {known})")
+    options = RunOptions(
+        output=Path(args.output),
+        target_id=args.target,
+        use_cache=not args.no_cache,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        repeats=args.repeats,
+        concurrency=args.concurrency,
+        max_calls=args.max_calls,
+        max_cost_usd=args.max_cost,
+        resume=not args.fresh,
+        progress=not args.quiet,
+    )
+    results = asyncio.run(run_suite(suite, options, env))
+    print(summary_line(results, args.output))
+    if results.run.status != "complete":
+        print(
+            f"ci-gate: the run stopped early: {results.run.stop_reason}; the results file accounts "
+            "for every case; run the same command again to finish the rest",
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    return 0
+
+
+def summary_line(results: Results, output: str) -> str:
+    run = results.run
+    t = run.totals
+    latencies = sorted(
+        r.latency_ms for r in results.records if r.latency_ms is not None and not r.cached
+    )
+    p50 = f"{latencies[len(latencies) // 2]:.0f} ms" if latencies else "n/a"
+    return (
+        f"ci-gate: {run.suite_name} on {run.target_id}: {t.cases} cases x {run.repeats} "
+        f"= {t.records} records: {t.passed} passed, {t.failed} failed, {t.errored} errors"
+        + (f", {t.not_run} not run" if t.not_run else "")
+        + f"; {t.cached} cached; p50 latency {p50}; cost ${t.cost_usd:.4f} "
+        f"(spent ${t.cost_usd_spent:.4f}); {run.duration_s:.1f} s -> {output}"
+    )

@@ -1,0 +1,226 @@
+"""Run a suite against one target: bounded concurrency, budget, journal, Ctrl-C, results file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from ci_gate import __version__
+from ci_gate.gitinfo import git_info
+from ci_gate.providers.base import Provider, ProviderRequest
+from ci_gate.providers.http_client import make_client
+from ci_gate.providers.registry import build_provider
+from ci_gate.results.model import CaseInfo, Record, Results, RunInfo
+from ci_gate.results.store import write_results
+from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
+from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
+from ci_gate.run.journal import Journal, journal_path, load_journal
+from ci_gate.run.progress import Progress
+from ci_gate.run.totals import totals
+from ci_gate.suite.fingerprint import fingerprint
+from ci_gate.suite.model import Case, Message, Suite, Target
+from ci_gate.suite.template import render
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    output: Path
+    target_id: str | None = None
+    use_cache: bool = True
+    cache_dir: Path | None = None
+    repeats: int | None = None
+    concurrency: int | None = None
+    max_calls: int | None = None
+    max_cost_usd: float | None = None
+    resume: bool = True
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class _Item:
+    index: int
+    case: Case
+    request: ProviderRequest
+    key: str
+
+
+def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
+    if case.prompt is None:
+        return ()
+    prompt = suite.prompt(case.prompt)
+    return tuple(Message(m.role, render(m.content, case.vars)) for m in prompt.messages)
+
+
+def _items(suite: Suite, target: Target, provider: Provider, repeats: int) -> Iterator[_Item]:
+    index = 0
+    for case in suite.cases:
+        messages = render_messages(suite, case)
+        for sample in range(repeats):
+            request = ProviderRequest(case.id, sample, case.vars, messages, target.params)
+            yield _Item(index, case, request, cache_key(provider, request))
+            index += 1
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _live(stream: TextIO, env: Mapping[str, str]) -> bool:
+    return stream.isatty() and not env.get("CI")
+
+
+async def run_suite(
+    suite: Suite,
+    options: RunOptions,
+    env: Mapping[str, str],
+    stream: TextIO = sys.stderr,
+) -> Results:
+    """Run every case and sample; write the results file atomically and return it.
+
+    An interrupted or budget-stopped run still writes a results file that accounts for every case
+    and sample (the ones not made carry an error of kind ``interrupted`` or ``budget``), and keeps
+    its journal so that running the same command again makes only the calls still missing.
+    """
+    target = suite.target(options.target_id)
+    repeats = options.repeats or suite.repeats
+    concurrency = options.concurrency or suite.concurrency
+    started_at, t0 = _now(), time.monotonic()
+    fp = fingerprint(suite, target)
+
+    client = make_client(concurrency)
+    cache = None
+    try:
+        provider = build_provider(target, client, env, Path(suite.path).resolve().parent)
+        if options.use_cache and target.cache:
+            cache = ResponseCache(options.cache_dir or default_cache_dir(env))
+        items = list(_items(suite, target, provider, repeats))
+        jpath = journal_path(options.output)
+        finished = load_journal(jpath, fp.suite, target.id) if options.resume else {}
+        journal = Journal(jpath, fp.suite, target.id)
+        ledger = Ledger(
+            max_calls=options.max_calls if options.max_calls is not None else suite.budget.max_calls,
+            max_cost_usd=options.max_cost_usd
+            if options.max_cost_usd is not None
+            else suite.budget.max_cost_usd,
+        )
+        executor = Executor(provider, cache, suite.prices, suite.retry, ledger, random.Random())
+        progress = Progress(len(items), stream, live=_live(stream, env), enabled=options.progress)
+        records: list[Record | None] = [None] * len(items)
+        for item in items:
+            earlier = finished.get((item.case.id, item.request.sample))
+            if earlier is not None and earlier.cache_key == item.key:
+                records[item.index] = earlier
+                journal.append(earlier)
+        try:
+            await _run_items(items, records, executor, journal, progress, concurrency)
+        finally:
+            progress.close()
+            await provider.aclose()
+    finally:
+        await client.aclose()
+        if cache is not None:
+            cache.close()
+
+    status, reason = "complete", None
+    if ledger.stop is not None:
+        status = "interrupted" if ledger.stop.kind == "interrupted" else "budget_exhausted"
+        reason = ledger.stop.reason
+        stop = ledger.stop
+        for item in items:
+            if records[item.index] is None:
+                records[item.index] = not_run_record(item.request, item.key, stop)
+    done = [r for r in records if r is not None]
+    results = Results(
+        run=RunInfo(
+            suite_name=suite.name,
+            suite_version=suite.version,
+            suite_path=suite.path,
+            target_id=target.id,
+            provider=target.provider,
+            model=target.model,
+            repeats=repeats,
+            fingerprint=fp,
+            git=git_info(Path(suite.path).resolve().parent, env),
+            ci_gate_version=__version__,
+            started_at=started_at,
+            finished_at=_now(),
+            duration_s=round(time.monotonic() - t0, 3),
+            status=status,
+            stop_reason=reason,
+            totals=totals(done, len(suite.cases), ledger.calls),
+            prices_date=suite.prices.date,
+            gate=dict(suite.gate.raw),
+        ),
+        cases={
+            c.id: CaseInfo(c.id, c.tags, c.group, c.vars, c.expected, fp.cases[c.id])
+            for c in suite.cases
+        },
+        records=tuple(done),
+    )
+    write_results(results, options.output)
+    if status == "complete":
+        journal.remove()
+    else:
+        journal.close()
+    return results
+
+
+async def _run_items(
+    items: list[_Item],
+    records: list[Record | None],
+    executor: Executor,
+    journal: Journal,
+    progress: Progress,
+    concurrency: int,
+) -> None:
+    # One shared iterator: each worker takes the next item when it is free.
+    pending = iter([i for i in items if records[i.index] is None])
+    ledger = executor.ledger
+
+    async def worker() -> None:
+        for item in pending:
+            if ledger.stop is not None:
+                return
+            try:
+                record = await executor.run_one(item.case, item.request, item.key)
+            except StopRun:
+                return
+            records[item.index] = record
+            if record.error is None:
+                journal.append(record)
+            progress.update(
+                error=record.error is not None,
+                failed=record.passed is False,
+                cached=record.cached,
+            )
+
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+
+    def interrupt() -> None:
+        if ledger.stop is not None and ledger.stop.kind == "interrupted":
+            os._exit(130)  # a second Ctrl-C: the user wants out now
+        ledger.halt("interrupted", "the run was interrupted (Ctrl-C or SIGTERM)")
+        for t in tasks:
+            t.cancel()
+
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, interrupt)
+            installed.append(sig)
+    try:
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
