@@ -168,6 +168,10 @@ def _is(value: Any, types: tuple[type, ...]) -> bool:
     return isinstance(value, types)
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _type_name(t: type) -> str:
     return {
         str: "a string",
@@ -251,7 +255,7 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         status=rd.get(d, "status", "run", str),
         stop_reason=rd.get(d, "stop_reason", "run", str, _NONE),
         prices_date=rd.get(d, "prices_date", "run", str),
-        gate=d.get("gate") if isinstance(d.get("gate"), dict) else {},
+        gate=_mapping(d.get("gate")),
         totals=Totals(
             cases=total("cases", int),
             records=total("records", int),
@@ -318,7 +322,7 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
     latency = rd.get(d, "latency_ms", path, float, _NONE)
     score = rd.get(d, "score", path, float, _NONE)
     cost = rd.get(d, "cost_usd", path, float, _NONE)
-    extra = d.get("extra", {})
+    extra = d.get("extra")
     return Record(
         case_id=rd.get(d, "case_id", path, str),
         sample=rd.get(d, "sample", path, int),
@@ -336,5 +340,5 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
         cache_key=rd.get(d, "cache_key", path, str),
         model=rd.get(d, "model", path, str, _NONE),
         error=error,
-        extra=extra if isinstance(extra, dict) else {},
+        extra=_mapping(extra),
     )
