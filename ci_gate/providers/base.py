@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -125,6 +126,8 @@ class Provider(Protocol):
 
 
 class ProviderFactory(Protocol):
+    """Builds a provider; ``base_dir`` is the suite file's directory, for relative paths."""
+
     def __call__(
-        self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str]
+        self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str], base_dir: Path
     ) -> Provider: ...

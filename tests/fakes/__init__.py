@@ -1,0 +1,1 @@
+"""Fakes that tests and benchmarks run against: a real model HTTP server."""

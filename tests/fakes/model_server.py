@@ -1,0 +1,515 @@
+"""A real HTTP server speaking OpenAI Chat Completions and Anthropic Messages, for tests and
+benchmarks.
+
+In tests::
+
+    with ModelServer(service_ms=0) as server:
+        server.rate_limit(times=2, retry_after="1")   # the next 2 requests get 429
+        ... call f"{server.url}/v1/chat/completions" ...
+        assert server.requests[0].body["model"] == "gpt-4o-mini"
+
+Routes: ``POST /v1/chat/completions``, ``POST /chat/completions`` (OpenAI) and
+``POST /v1/messages`` (Anthropic). The answer echoes the last user message unless ``answers``
+maps a substring of it to a canned reply (a string, or a ``ToolCall``). One-shot faults queued
+with ``fail``/``rate_limit``/``push``/``replay`` apply to the next requests in order (``ok``
+passes requests through, to aim a fault at a later one); ``mode`` applies to every request when
+no fault is queued. Faults: ``status`` (error with an API-shaped body, optionally echoing the
+request headers), ``slow``, ``non_json``, ``missing_usage``, ``truncated`` (a complete HTTP reply
+whose JSON is cut), ``short_body`` (fewer bytes than the Content-Length, then the connection
+closes), ``reset`` (TCP reset), ``canned`` (a recorded reply). ``request_arrived(n)`` gives an
+event set when the n-th request arrives, to act while it is in flight without sleeping.
+
+As a process, for benchmarks::
+
+    python -m tests.fakes.model_server --port 0 --service-ms 100
+
+prints ``listening on http://127.0.0.1:PORT`` and serves until killed. No per-request logging or
+validation: 1,000 requests at concurrency 32 cost well under a second of server time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import signal
+import socket
+import struct
+import threading
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+MODES = ("ok", "non_json", "missing_usage", "truncated", "short_body", "reset")
+_DROPPED_HEADERS = frozenset(
+    {"content-length", "connection", "transfer-encoding", "content-encoding"}
+)
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    arguments: Mapping[str, Any]
+
+
+@dataclass
+class Fault:
+    """What the next ``times`` requests get instead of a normal answer."""
+
+    kind: str
+    times: int = 1
+    status: int = 500
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None  # None: an API-shaped error body (for kind "status")
+    echo_headers: bool = False
+    delay_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any  # parsed JSON, or None when the body was not JSON
+    raw: bytes
+
+
+class ModelServer:
+    def __init__(
+        self,
+        service_ms: float = 0.0,
+        *,
+        jitter_ms: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        answers: Mapping[str, str | ToolCall] | None = None,
+        record: bool = True,
+    ) -> None:
+        self.service_ms = service_ms
+        self.jitter_ms = jitter_ms
+        self.mode = "ok"
+        self.answers: dict[str, str | ToolCall] = dict(answers or {})
+        self.requests: list[RecordedRequest] = []
+        # Most requests being served at once: shows whether a client really sends in parallel.
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._record = record
+        self._host = host
+        self._port = port
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._arrived = 0
+        self._waiters: list[tuple[int, threading.Event]] = []
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # -- fault plan -----------------------------------------------------------------------
+    def push(self, *faults: Fault) -> None:
+        for fault in faults:
+            if fault.kind not in (*MODES, "status", "slow", "canned"):
+                raise ValueError(f"unknown fault kind {fault.kind!r}")
+        with self._lock:
+            self._faults.extend(faults)
+
+    def fail(
+        self,
+        status: int = 500,
+        times: int = 1,
+        *,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        echo_headers: bool = False,
+    ) -> None:
+        self.push(Fault("status", times, status, dict(headers or {}), body, echo_headers))
+
+    def rate_limit(self, times: int = 1, retry_after: str | None = "1") -> None:
+        headers = {"retry-after": retry_after} if retry_after is not None else {}
+        self.push(Fault("status", times, 429, headers))
+
+    def replay(self, exchanges: Iterable[tuple[int, Mapping[str, str], Any]]) -> None:
+        """Serve recorded (status, headers, body) replies, one per request, in order."""
+        self.push(*(Fault("canned", 1, s, dict(h), b) for s, h, b in exchanges))
+
+    def request_arrived(self, n: int) -> threading.Event:
+        """An event set once the server has received its ``n``-th request (counting from start),
+        for tests that must act while a request is in flight, without sleeping."""
+        event = threading.Event()
+        with self._lock:
+            if self._arrived >= n:
+                event.set()
+            else:
+                self._waiters.append((n, event))
+        return event
+
+    def _note_arrival(self) -> None:
+        with self._lock:
+            self._arrived += 1
+            due = [w for w in self._waiters if w[0] <= self._arrived]
+            self._waiters = [w for w in self._waiters if w[0] > self._arrived]
+        for _, event in due:
+            event.set()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return sum(f.times for f in self._faults)
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                self._faults.popleft()
+            return fault
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def __enter__(self) -> ModelServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Serve from a background thread with its own event loop; returns once bound."""
+        self._thread = threading.Thread(target=self._run, name="model-server", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self.serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self.close())
+            # Handlers still sleeping (a slow reply nobody waits for) must not outlive the loop.
+            pending = asyncio.all_tasks(loop)
+            if pending:
+                loop.run_until_complete(_cancel(pending))
+            loop.close()
+
+    async def serve(self) -> None:
+        """Bind and start serving on the running loop (``url`` is valid afterwards)."""
+        app = web.Application()
+        for path in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
+            app.router.add_post(path, self._handle)
+        # handler_cancellation: a client that gave up (timeout) stops its handler, as in real
+        # servers; a short shutdown_timeout keeps stop() fast with slow replies in flight.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.1
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # -- requests ---------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            return await self._respond(request)
+        finally:
+            self._in_flight -= 1
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        self._note_arrival()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if self._record:
+            self.requests.append(
+                RecordedRequest(request.method, request.path, dict(request.headers), body, raw)
+            )
+        fault = self._next_fault()
+        kind = fault.kind if fault is not None else self.mode
+        delay_ms = fault.delay_ms if fault is not None and kind == "slow" else self._delay_ms(raw)
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
+        openai = request.path.endswith("/chat/completions")
+        if kind == "status" and fault is not None:
+            return self._error_reply(fault, request, openai)
+        if kind == "canned" and fault is not None:
+            return _json_reply(fault.body, fault.status, fault.headers)
+        if kind == "reset":
+            return _reset(request)
+        if kind == "non_json":
+            return web.Response(
+                text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
+            )
+        data = self._answer(body if isinstance(body, dict) else {}, openai)
+        if kind == "missing_usage":
+            data.pop("usage", None)
+        payload = json.dumps(data).encode()
+        if kind == "truncated":
+            return web.Response(body=payload[: len(payload) // 2], content_type="application/json")
+        if kind == "short_body":
+            return await _short_body(request, payload)
+        return web.Response(body=payload, content_type="application/json")
+
+    def _delay_ms(self, raw: bytes) -> float:
+        if not self.jitter_ms:
+            return self.service_ms
+        # Deterministic per request body, so a benchmark sees the same distribution each run.
+        u = zlib.crc32(raw) / 2**32
+        return max(0.0, self.service_ms + self.jitter_ms * (2.0 * u - 1.0))
+
+    def _reply_for(self, text: str) -> str | ToolCall:
+        for needle, reply in self.answers.items():
+            if needle in text:
+                return reply
+        return text
+
+    def _answer(self, body: Mapping[str, Any], openai: bool) -> dict[str, Any]:
+        raw_messages = body.get("messages")
+        messages: list[Any] = raw_messages if isinstance(raw_messages, list) else []
+        texts = list(_texts(messages))
+        last_user = next(
+            (
+                _text(m.get("content"))
+                for m in reversed(messages)
+                if isinstance(m, dict) and m.get("role") == "user"
+            ),
+            "",
+        )
+        reply = self._reply_for(last_user)
+        reply_text = reply if isinstance(reply, str) else json.dumps(dict(reply.arguments))
+        system = body.get("system")
+        prompt_chars = sum(map(len, texts)) + (len(system) if isinstance(system, str) else 0)
+        usage_in, usage_out = (
+            max(1, math.ceil(prompt_chars / 4)),
+            max(1, math.ceil(len(reply_text) / 4)),
+        )
+        raw_model = body.get("model")
+        model = raw_model if isinstance(raw_model, str) else "fake"
+        n = next(self._ids)
+        if openai:
+            return _openai_answer(n, model, reply, usage_in, usage_out)
+        return _anthropic_answer(n, model, reply, usage_in, usage_out)
+
+    def _error_reply(self, fault: Fault, request: web.Request, openai: bool) -> web.Response:
+        body = fault.body
+        if body is None:
+            message = f"fake error {fault.status}"
+            if fault.echo_headers:
+                # Like servers that quote the credentials they rejected back to the caller.
+                auth = request.headers.get("authorization") or request.headers.get("x-api-key", "")
+                echoed = json.dumps(dict(request.headers))
+                message = f"Incorrect API key provided: {auth}. Headers: {echoed}"
+            etype = _ERROR_TYPES.get(
+                fault.status, "api_error" if fault.status >= 500 else "invalid_request_error"
+            )
+            if openai:
+                body = {"error": {"message": message, "type": etype, "param": None, "code": None}}
+            else:
+                body = {
+                    "type": "error",
+                    "error": {"type": etype, "message": message},
+                    "request_id": "req_fake",
+                }
+        return _json_reply(body, fault.status, fault.headers)
+
+
+async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _json_reply(body: Any, status: int, headers: Mapping[str, str]) -> web.Response:
+    kept = {k: v for k, v in headers.items() if k.lower() not in _DROPPED_HEADERS}
+    if isinstance(body, str | bytes):
+        data = body.encode() if isinstance(body, str) else body
+        kept.setdefault("content-type", "text/plain")
+    else:
+        data = json.dumps(body).encode()
+        kept["content-type"] = "application/json"
+    return web.Response(body=data, status=status, headers=kept)
+
+
+def _reset(request: web.Request) -> web.Response:
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # Linger 0: closing sends RST instead of FIN, as a crashed proxy would.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    raise web.HTTPInternalServerError()  # never reaches the client: the socket is gone
+
+
+async def _short_body(request: web.Request, payload: bytes) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"content-type": "application/json"})
+    response.content_length = len(payload)
+    await response.prepare(request)
+    await response.write(payload[: len(payload) // 2])
+    if request.transport is not None:
+        request.transport.close()
+    return response
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            p.get("text", "")
+            for p in content
+            if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def _texts(messages: Sequence[Any]) -> Iterator[str]:
+    for m in messages:
+        if isinstance(m, dict):
+            yield _text(m.get("content"))
+
+
+def _openai_answer(
+    n: int, model: str, reply: str | ToolCall, usage_in: int, usage_out: int
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "annotations": [],
+    }
+    if isinstance(reply, str):
+        message["content"] = reply
+        finish = "stop"
+    else:
+        message["tool_calls"] = [
+            {
+                "id": f"call_fake{n}",
+                "type": "function",
+                "function": {"name": reply.name, "arguments": json.dumps(dict(reply.arguments))},
+            }
+        ]
+        finish = "tool_calls"
+    return {
+        "id": f"chatcmpl-fake{n}",
+        "object": "chat.completion",
+        "created": 1741569952,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        "usage": {
+            "prompt_tokens": usage_in,
+            "completion_tokens": usage_out,
+            "total_tokens": usage_in + usage_out,
+        },
+        "service_tier": "default",
+    }
+
+
+def _anthropic_answer(
+    n: int, model: str, reply: str | ToolCall, usage_in: int, usage_out: int
+) -> dict[str, Any]:
+    if isinstance(reply, str):
+        content: list[dict[str, Any]] = [{"type": "text", "text": reply}]
+        stop = "end_turn"
+    else:
+        content = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_fake{n}",
+                "name": reply.name,
+                "input": dict(reply.arguments),
+            }
+        ]
+        stop = "tool_use"
+    return {
+        "model": model,
+        "id": f"msg_fake{n}",
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": usage_in, "output_tokens": usage_out},
+    }
+
+
+async def _serve_until_signalled(server: ModelServer) -> None:
+    await server.serve()
+    print(f"listening on {server.url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Fake OpenAI/Anthropic model server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--service-ms", type=float, default=0.0)
+    parser.add_argument("--jitter-ms", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    server = ModelServer(
+        args.service_ms, jitter_ms=args.jitter_ms, host=args.host, port=args.port, record=False
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_until_signalled(server))
+
+
+if __name__ == "__main__":
+    main()
