@@ -25,7 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def start_server(service_ms: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.model_server", "--port", "0", "--service-ms", str(service_ms)],
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.model_server",
+            "--port",
+            "0",
+            "--service-ms",
+            str(service_ms),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -64,7 +72,9 @@ def write_suite(directory: Path, url: str, cases: int, concurrency: int) -> Path
     (directory / "suite.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with (directory / "cases.jsonl").open("w", encoding="utf-8") as f:
         for i in range(cases):
-            f.write(json.dumps({"id": f"case-{i:06d}", "vars": {"n": i}, "tags": [f"t{i % 5}"]}) + "\n")
+            f.write(
+                json.dumps({"id": f"case-{i:06d}", "vars": {"n": i}, "tags": [f"t{i % 5}"]}) + "\n"
+            )
     return directory / "suite.yaml"
 
 
@@ -92,7 +102,17 @@ def main() -> int:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "ci_gate", "run", str(suite), "-o", str(out), "--no-cache", "-q"],
+                [
+                    sys.executable,
+                    "-m",
+                    "ci_gate",
+                    "run",
+                    str(suite),
+                    "-o",
+                    str(out),
+                    "--no-cache",
+                    "-q",
+                ],
                 cwd=ROOT,
                 env=env,
                 capture_output=True,
@@ -123,7 +143,8 @@ def main() -> int:
     print(f"cases_per_s: {args.cases / data['run']['duration_s']:.0f}")
     print(f"harness_cpu_ms_per_case: {cpu * 1000 / args.cases:.3f}")
     print(f"peak_rss_mb: {after.ru_maxrss / 1024:.1f}  (largest child process)")
-    print(f"recorded_latency_ms: p50 {percentile(latencies, 0.5):.1f}  p95 {percentile(latencies, 0.95):.1f}  p99 {percentile(latencies, 0.99):.1f}")
+    p50, p95, p99 = (percentile(latencies, q) for q in (0.5, 0.95, 0.99))
+    print(f"recorded_latency_ms: p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}")
     return 0
 
 

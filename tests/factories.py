@@ -75,8 +75,13 @@ def record(
     )
 
 
-def results(records: list[Record], *, tags: dict[str, tuple[str, ...]] | None = None,
-            groups: dict[str, str | None] | None = None, **run_kw: Any) -> Results:
+def results(
+    records: list[Record],
+    *,
+    tags: dict[str, tuple[str, ...]] | None = None,
+    groups: dict[str, str | None] | None = None,
+    **run_kw: Any,
+) -> Results:
     case_ids = list(dict.fromkeys(r.case_id for r in records))
     cases = {
         cid: CaseInfo(
@@ -90,17 +95,33 @@ def results(records: list[Record], *, tags: dict[str, tuple[str, ...]] | None = 
         for i, cid in enumerate(case_ids)
     }
     fp = Fingerprint(
-        suite=h(100), target=h(101), prompts={"p": h(102)}, assertions=h(103), repeats=h(104),
-        prices=h(105), cases={cid: c.fingerprint for cid, c in cases.items()},
+        suite=h(100),
+        target=h(101),
+        prompts={"p": h(102)},
+        assertions=h(103),
+        repeats=h(104),
+        prices=h(105),
+        cases={cid: c.fingerprint for cid, c in cases.items()},
     )
-    run_fields: dict[str, Any] = dict(
-        suite_name="s", suite_version="1", suite_path="suite.yaml", target_id="t",
-        provider="fake", model="fake-model", repeats=1, fingerprint=fp,
-        git=GitInfo("abc", "main", False), ci_gate_version="0.1.0",
-        started_at="2026-11-23T00:00:00.000+00:00", finished_at="2026-11-23T00:00:01.000+00:00",
-        duration_s=1.0, status="complete", stop_reason=None,
-        totals=totals(records, len(cases), len(records)), prices_date="2026-11-01",
-    )
+    run_fields: dict[str, Any] = {
+        "suite_name": "s",
+        "suite_version": "1",
+        "suite_path": "suite.yaml",
+        "target_id": "t",
+        "provider": "fake",
+        "model": "fake-model",
+        "repeats": 1,
+        "fingerprint": fp,
+        "git": GitInfo("abc", "main", False),
+        "ci_gate_version": "0.1.0",
+        "started_at": "2026-11-23T00:00:00.000+00:00",
+        "finished_at": "2026-11-23T00:00:01.000+00:00",
+        "duration_s": 1.0,
+        "status": "complete",
+        "stop_reason": None,
+        "totals": totals(records, len(cases), len(records)),
+        "prices_date": "2026-11-01",
+    }
     run_fields.update(run_kw)
     return Results(run=RunInfo(**run_fields), cases=cases, records=tuple(records))
 

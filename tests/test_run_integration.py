@@ -75,7 +75,9 @@ def test_openai_target_retries_429_with_retry_after_and_records_server_latency(
         out = tmp_path / "r.json"
         assert main(["run", str(suite), "-o", str(out), "-q", "--no-cache"]) == 0
         assert len(server.requests) == 8  # 6 cases + 2 retried
-        assert all(r.headers["Authorization"] == "Bearer sk-test-abcdefghijklmnop" for r in server.requests)
+        assert all(
+            r.headers["Authorization"] == "Bearer sk-test-abcdefghijklmnop" for r in server.requests
+        )
     res = read_results(out)
     first = next(r for r in res.records if r.case_id == "c000")
     assert first.attempts == 3 and first.passed is True
@@ -92,7 +94,9 @@ def test_provider_failure_is_an_error_never_a_failed_case(
     monkeypatch.setenv("TEST_KEY", "k-123456")
     with ModelServer() as server:
         server.fail(status=500, times=4)  # c000 exhausts its 4 attempts
-        server.push(Fault("non_json"), Fault("non_json"), Fault("non_json"))  # c001: not retried? see below
+        server.push(
+            Fault("non_json"), Fault("non_json"), Fault("non_json")
+        )  # c001: not retried? see below
         suite = openai_suite(tmp_path, server.url, 3, concurrency=1)
         out = tmp_path / "r.json"
         assert main(["run", str(suite), "-o", str(out), "-q", "--no-cache"]) == 0
@@ -118,7 +122,22 @@ def test_cache_hit_keeps_recorded_latency_and_cost_and_spends_nothing(
         assert len(server.requests) == 5
         # a different sample count is a different request for samples >= 1 only
         third = tmp_path / "3.json"
-        assert main(["run", str(suite), "-o", str(third), "-q", "--cache-dir", str(cache), "--repeats", "2"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(suite),
+                    "-o",
+                    str(third),
+                    "-q",
+                    "--cache-dir",
+                    str(cache),
+                    "--repeats",
+                    "2",
+                ]
+            )
+            == 0
+        )
         assert len(server.requests) == 10
     a, b = read_results(first), read_results(second)
     assert all(r.cached for r in b.records) and not any(r.cached for r in a.records)

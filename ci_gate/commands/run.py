@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ci_gate.errors import EXIT_FAIL, UsageError
+from ci_gate.providers.http_client import tls_context_soon
 from ci_gate.results.model import Results
 from ci_gate.run.runner import RunOptions, run_suite
 from ci_gate.suite.load import load_suite
@@ -22,10 +23,13 @@ def _positive(name: str, value: int | float | None) -> None:
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for name in ("repeats", "concurrency", "max_calls", "max_cost"):
         _positive(name.replace("_", "-"), getattr(args, name))
+    tls = tls_context_soon()
     suite = load_suite(args.suite)
     if args.target is not None and args.target not in {t.id for t in suite.targets}:
         known = ", ".join(t.id for t in suite.targets)
-        raise UsageError(f"--target {args.target!r} is not a target of {args.suite} (known: {known})")
+        raise UsageError(
+            f"--target {args.target!r} is not a target of {args.suite} (known: {known})"
+        )
     options = RunOptions(
         output=Path(args.output),
         target_id=args.target,
@@ -37,6 +41,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         max_cost_usd=args.max_cost,
         resume=not args.fresh,
         progress=not args.quiet,
+        tls=tls,
     )
     results = asyncio.run(run_suite(suite, options, env))
     print(summary_line(results, args.output))

@@ -17,7 +17,8 @@ class Check:
     key: str  # metric key, e.g. quality.pass_rate, tag.refunds, latency.p95, errors.rate
     status: CheckStatus
     blocking: bool
-    reason: str  # one plain sentence, e.g. "pass rate fell 4.1 points (95% CI -6.0 to -2.2), p=0.003"
+    # One plain sentence, e.g. "pass rate fell 4.1 points (95% CI -6.0 to -2.2), p=0.003".
+    reason: str
     threshold: str | None = None  # e.g. "max drop 2pt", "min 80%"
     adjusted_p: float | None = None  # after Holm (blocking) or Benjamini-Hochberg (slices)
 

@@ -18,13 +18,17 @@ def default_table() -> PriceTable:
     return PriceTable(MappingProxyType(prices), data["date"], data["source"])
 
 
-def with_overrides(table: PriceTable, overrides: Mapping[str, Price], suite_path: str) -> PriceTable:
+def with_overrides(
+    table: PriceTable, overrides: Mapping[str, Price], suite_path: str
+) -> PriceTable:
     """The table with the suite's own prices laid over it; the source says the suite changed it."""
     if not overrides:
         return table
     merged = dict(table.prices)
     merged.update(overrides)
-    return PriceTable(MappingProxyType(merged), table.date, f"{table.source}; overridden by {suite_path}")
+    return PriceTable(
+        MappingProxyType(merged), table.date, f"{table.source}; overridden by {suite_path}"
+    )
 
 
 def lookup(table: PriceTable, model: str | None) -> Price | None:

@@ -91,7 +91,7 @@ class ProviderRequest:
 class ProviderResponse:
     """A successful call. ``latency_ms`` is the time the service took, measured around the call
     itself (not time spent waiting for a concurrency slot). Tokens are None when unreported.
-    ``extra`` carries structured parts other scorers use: ``tool_calls``, ``context``, ``raw_finish``.
+    ``extra`` carries structured parts other scorers use: ``tool_calls``, ``context``.
     """
 
     output: str

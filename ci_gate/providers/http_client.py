@@ -8,17 +8,20 @@ it inside one ``asyncio.run``.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import re
+import ssl
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers import http_errors
 from ci_gate.providers.base import ProviderError
@@ -29,16 +32,35 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def make_client(max_connections: int) -> httpx.AsyncClient:
+# Parsing a URL costs more than the rest of building a request; a run calls a handful of URLs.
+_parsed_url = functools.lru_cache(maxsize=1024)(httpx.URL)
+
+
+def tls_context_soon() -> Future[ssl.SSLContext]:
+    """Start building the TLS context (loading the CA bundle takes ~20 ms) in a thread, so that
+    it overlaps with loading the suite instead of delaying the first call."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ci-gate-tls")
+    future = pool.submit(httpx.create_ssl_context)
+    pool.shutdown(wait=False)
+    return future
+
+
+def make_client(
+    max_connections: int, tls: Future[ssl.SSLContext] | None = None
+) -> httpx.AsyncClient:
     """One client for a whole run, with room for ``max_connections`` concurrent requests.
 
     No client-level timeout: each provider passes its target's ``timeout_s`` per request.
     Redirects are not followed (a redirected API call is a configuration problem to report).
+    Certificates are always verified.
     """
     size = max(1, max_connections)
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    context = tls.result() if tls is not None else httpx.create_ssl_context()
     return httpx.AsyncClient(
-        transport=AiohttpTransport(limits=limits), timeout=None, follow_redirects=False
+        transport=AiohttpTransport(verify=context, limits=limits),
+        timeout=None,
+        follow_redirects=False,
     )
 
 
@@ -85,7 +107,7 @@ async def request_json(
     all_headers = merge_headers(defaults, headers)
     started = time.perf_counter()
     try:
-        status, resp_headers, raw = await asyncio.wait_for(
+        status, resp_headers, raw = await within(
             _exchange(client, method, url, all_headers, content, timeout_s), timeout_s
         )
     except ProviderError:
@@ -131,7 +153,7 @@ async def _exchange(
     timeout_s: float,
 ) -> tuple[int, dict[str, str], bytes]:
     request = client.build_request(
-        method, url, headers=headers, content=content, timeout=httpx.Timeout(timeout_s)
+        method, _parsed_url(url), headers=headers, content=content, timeout=httpx.Timeout(timeout_s)
     )
     response = await client.send(request, stream=True)
     try:

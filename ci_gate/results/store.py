@@ -31,7 +31,9 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     except OSError as exc:
         raise ResultsFileError(f"{source}: cannot read: {exc.strerror}") from None
     if size > MAX_RESULTS_BYTES:
-        raise ResultsFileError(f"{source}: {size} bytes is larger than any results file ci-gate writes")
+        raise ResultsFileError(
+            f"{source}: {size} bytes is larger than any results file ci-gate writes"
+        )
     try:
         raw = p.read_bytes()
         text = raw.decode("utf-8")
@@ -46,11 +48,12 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     except json.JSONDecodeError as exc:
         hint = (
             "the file ends early: it may have been cut off"
-            if exc.pos >= len(text.rstrip())
+            if not text.rstrip().endswith("}")
             else "not valid JSON"
         )
         raise ResultsFileError(
-            f"{source}:{exc.lineno}:{exc.colno}: {exc.msg} ({hint}; rerun `ci-gate run` to write it again)"
+            f"{source}:{exc.lineno}:{exc.colno}: {exc.msg} "
+            f"({hint}; rerun `ci-gate run` to write it again)"
         ) from None
     except RecursionError:
         raise ResultsFileError(f"{source}: JSON nested too deeply to be a results file") from None

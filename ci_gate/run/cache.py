@@ -10,6 +10,7 @@ This is the only module that imports diskcache and translates its errors.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -48,7 +49,9 @@ def cache_key(provider: Provider, request: ProviderRequest) -> str:
         "target": dict(provider.cache_identity()),
         "request": payload,
     }
-    blob = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    blob = json.dumps(
+        material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -106,13 +109,10 @@ class ResponseCache:
             "extra": dict(response.extra),
             "cost_usd": cost_usd,
         }
-        try:
+        # Failing to cache loses only a future saving, never this run's result.
+        with contextlib.suppress(OSError, sqlite3.Error, diskcache.Timeout):
             self._cache.set(key, value)
-        except (OSError, sqlite3.Error, diskcache.Timeout):
-            pass  # failing to cache loses only a future saving, never this run's result
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError, sqlite3.Error):
             self._cache.close()
-        except (OSError, sqlite3.Error):
-            pass

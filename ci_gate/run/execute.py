@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 
 from ci_gate.assertions import registry
 from ci_gate.assertions.base import Output
+from ci_gate.deadline import within
 from ci_gate.pricing.table import cost_usd
 from ci_gate.providers.base import Provider, ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.results.model import Record, RecordError
@@ -96,7 +98,7 @@ class Executor:
             self.ledger.take_call()
             attempt += 1
             try:
-                response = await asyncio.wait_for(self.provider.call(request), timeout)
+                response = await within(self.provider.call(request), timeout)
                 return response, attempt, None
             except ProviderError as exc:
                 error = exc
@@ -108,10 +110,8 @@ class Executor:
                 return None, attempt, error
             delay = retry_delay(self.retry, attempt, error.retry_after_s, self.rng)
             # Wake early when the run is stopped, instead of sleeping through Ctrl-C.
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.ledger.stop_event.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
 
     def _scored(
         self,

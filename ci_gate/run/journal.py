@@ -26,7 +26,9 @@ def journal_path(results_path: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + ".journal")
 
 
-def load_journal(path: Path, suite_fingerprint: str, target_id: str) -> dict[tuple[str, int], Record]:
+def load_journal(
+    path: Path, suite_fingerprint: str, target_id: str
+) -> dict[tuple[str, int], Record]:
     """Finished records of an earlier interrupted run of the same suite and target."""
     try:
         with path.open(encoding="utf-8", errors="replace") as f:

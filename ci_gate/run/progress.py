@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 CI_INTERVAL_S = 5.0
@@ -10,7 +11,16 @@ TTY_INTERVAL_S = 0.1
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO, *, live: bool, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        live: bool,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
         self.total = total
         self.stream = stream
         self.live = live
@@ -19,7 +29,7 @@ class Progress:
         self.errors = 0
         self.failed = 0
         self.cached = 0
-        self._start = time.monotonic()
+        self._start = clock()
         self._last = self._start
         self._interval = TTY_INTERVAL_S if live else CI_INTERVAL_S
 
@@ -28,7 +38,7 @@ class Progress:
         self.errors += error
         self.failed += failed
         self.cached += cached
-        now = time.monotonic()
+        now = self._clock()
         if self.enabled and now - self._last >= self._interval:
             self._last = now
             self._emit(now)
@@ -55,6 +65,6 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled and self.live:
-            self._emit(time.monotonic())
+            self._emit(self._clock())
             self.stream.write("\n")
             self.stream.flush()

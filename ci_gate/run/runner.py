@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import TextIO
 
 from ci_gate import __version__
 from ci_gate.gitinfo import git_info
-from ci_gate.providers.base import Provider, ProviderRequest
+from ci_gate.providers.base import ProviderRequest
 from ci_gate.providers.http_client import make_client
 from ci_gate.providers.registry import build_provider
 from ci_gate.results.model import CaseInfo, Record, Results, RunInfo
@@ -30,6 +33,8 @@ from ci_gate.run.totals import totals
 from ci_gate.suite.fingerprint import fingerprint
 from ci_gate.suite.model import Case, Message, Suite, Target
 from ci_gate.suite.template import render
+
+_WORKER_STAGGER_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class RunOptions:
     max_cost_usd: float | None = None
     resume: bool = True
     progress: bool = True
+    tls: Future[ssl.SSLContext] | None = None  # a TLS context being built ahead of the run
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,6 @@ class _Item:
     index: int
     case: Case
     request: ProviderRequest
-    key: str
 
 
 def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
@@ -61,14 +66,18 @@ def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
     return tuple(Message(m.role, render(m.content, case.vars)) for m in prompt.messages)
 
 
-def _items(suite: Suite, target: Target, provider: Provider, repeats: int) -> Iterator[_Item]:
+def _items(suite: Suite, target: Target, repeats: int) -> Iterator[_Item]:
     index = 0
     for case in suite.cases:
         messages = render_messages(suite, case)
         for sample in range(repeats):
             request = ProviderRequest(case.id, sample, case.vars, messages, target.params)
-            yield _Item(index, case, request, cache_key(provider, request))
+            yield _Item(index, case, request)
             index += 1
+
+
+def _suite_dir(suite: Suite) -> Path:
+    return Path(suite.path).resolve().parent
 
 
 def _now() -> str:
@@ -98,18 +107,20 @@ async def run_suite(
     started_at, t0 = _now(), time.monotonic()
     fp = fingerprint(suite, target)
 
-    client = make_client(concurrency)
+    client = make_client(concurrency, options.tls)
     cache = None
     try:
-        provider = build_provider(target, client, env, Path(suite.path).resolve().parent)
+        provider = build_provider(target, client, env, _suite_dir(suite))
         if options.use_cache and target.cache:
             cache = ResponseCache(options.cache_dir or default_cache_dir(env))
-        items = list(_items(suite, target, provider, repeats))
+        items = list(_items(suite, target, repeats))
         jpath = journal_path(options.output)
         finished = load_journal(jpath, fp.suite, target.id) if options.resume else {}
         journal = Journal(jpath, fp.suite, target.id)
         ledger = Ledger(
-            max_calls=options.max_calls if options.max_calls is not None else suite.budget.max_calls,
+            max_calls=options.max_calls
+            if options.max_calls is not None
+            else suite.budget.max_calls,
             max_cost_usd=options.max_cost_usd
             if options.max_cost_usd is not None
             else suite.budget.max_cost_usd,
@@ -119,9 +130,10 @@ async def run_suite(
         records: list[Record | None] = [None] * len(items)
         for item in items:
             earlier = finished.get((item.case.id, item.request.sample))
-            if earlier is not None and earlier.cache_key == item.key:
+            if earlier is not None and earlier.cache_key == cache_key(provider, item.request):
                 records[item.index] = earlier
                 journal.append(earlier)
+        gc.freeze()  # suite and setup objects live for the whole run: keep them out of GC passes
         try:
             await _run_items(items, records, executor, journal, progress, concurrency)
         finally:
@@ -139,7 +151,8 @@ async def run_suite(
         stop = ledger.stop
         for item in items:
             if records[item.index] is None:
-                records[item.index] = not_run_record(item.request, item.key, stop)
+                key = cache_key(provider, item.request)
+                records[item.index] = not_run_record(item.request, key, stop)
     done = [r for r in records if r is not None]
     results = Results(
         run=RunInfo(
@@ -151,7 +164,7 @@ async def run_suite(
             model=target.model,
             repeats=repeats,
             fingerprint=fp,
-            git=git_info(Path(suite.path).resolve().parent, env),
+            git=git_info(_suite_dir(suite), env),
             ci_gate_version=__version__,
             started_at=started_at,
             finished_at=_now(),
@@ -188,12 +201,16 @@ async def _run_items(
     pending = iter([i for i in items if records[i.index] is None])
     ledger = executor.ledger
 
-    async def worker() -> None:
+    async def worker(start_delay: float) -> None:
+        if start_delay:
+            await asyncio.sleep(start_delay)
         for item in pending:
             if ledger.stop is not None:
                 return
             try:
-                record = await executor.run_one(item.case, item.request, item.key)
+                # Keys are made here, not up front: hashing overlaps with waiting for answers.
+                key = cache_key(executor.provider, item.request)
+                record = await executor.run_one(item.case, item.request, key)
             except StopRun:
                 return
             records[item.index] = record
@@ -206,7 +223,9 @@ async def _run_items(
             )
 
     loop = asyncio.get_running_loop()
-    tasks = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    # Workers start a moment apart: started together, their calls stay in lock-step and come
+    # back in bursts whose processing shows up as latency the service never had.
+    tasks = [asyncio.create_task(worker(k * _WORKER_STAGGER_S)) for k in range(max(1, concurrency))]
 
     def interrupt() -> None:
         if ledger.stop is not None and ledger.stop.kind == "interrupted":
