@@ -61,7 +61,10 @@ def summary_line(results: Results, output: str) -> str:
     latencies = sorted(
         r.latency_ms for r in results.records if r.latency_ms is not None and not r.cached
     )
-    p50 = f"{latencies[len(latencies) // 2]:.0f} ms" if latencies else "n/a"
+    p50 = "n/a"
+    if latencies:
+        mid = latencies[len(latencies) // 2]
+        p50 = f"{mid:.1f} ms" if mid < 10 else f"{mid:.0f} ms"
     return (
         f"ci-gate: {run.suite_name} on {run.target_id}: {t.cases} cases x {run.repeats} "
         f"= {t.records} records: {t.passed} passed, {t.failed} failed, {t.errored} errors"
