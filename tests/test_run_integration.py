@@ -224,3 +224,36 @@ def test_a_run_killed_or_interrupted_halfway_resumes_with_only_unfinished_calls(
         assert len(server.requests) == 6 + 7  # the hung call and the six never made
     res = read_results(out)
     assert res.run.status == "complete" and res.run.totals.passed == 12
+
+
+def test_identical_requests_reuse_the_baseline_response(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_KEY", "k-123456")
+    with ModelServer(service_ms=10) as server:
+        suite = openai_suite(tmp_path, server.url, 4)
+        base = tmp_path / "base.json"
+        assert main(["run", str(suite), "-o", str(base), "-q", "--no-cache"]) == 0
+        assert len(server.requests) == 4
+        # The PR changes one case's input: only that request is made again.
+        text = suite.read_text("utf-8").replace("word: w3}", "word: changed}")
+        suite.write_text(text, encoding="utf-8")
+        head = tmp_path / "head.json"
+        args = ["run", str(suite), "-o", str(head), "-q", "--no-cache", "--reuse", str(base)]
+        assert main(args) == 0
+        assert len(server.requests) == 5
+    b, h = read_results(base), read_results(head)
+    reused = [r for r in h.records if r.reused]
+    assert [r.case_id for r in reused] == ["c000", "c001", "c002"]
+    assert all(not r.cached and r.attempts == 0 for r in reused)
+    assert [r.latency_ms for r in reused] == [r.latency_ms for r in b.records[:3]]
+    assert h.run.totals.reused == 3 and h.run.totals.calls == 1
+    assert h.run.totals.cost_usd_spent < h.run.totals.cost_usd
+
+
+def test_the_teams_own_code_is_never_reused(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    assert main(["run", str(EXAMPLE), "-o", str(base), "-q"]) == 0
+    head = tmp_path / "head.json"
+    assert main(["run", str(EXAMPLE), "-o", str(head), "-q", "--reuse", str(base)]) == 0
+    assert read_results(head).run.totals.reused == 0

@@ -11,6 +11,7 @@ from pathlib import Path
 from ci_gate.errors import EXIT_FAIL, UsageError
 from ci_gate.providers.http_client import tls_context_soon
 from ci_gate.results.model import Results
+from ci_gate.results.store import read_results
 from ci_gate.run.runner import RunOptions, run_suite
 from ci_gate.suite.load import load_suite
 
@@ -42,6 +43,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         resume=not args.fresh,
         progress=not args.quiet,
         tls=tls,
+        reuse_from=read_results(args.reuse) if args.reuse else None,
     )
     results = asyncio.run(run_suite(suite, options, env))
     print(summary_line(results, args.output))
@@ -69,6 +71,8 @@ def summary_line(results: Results, output: str) -> str:
         f"ci-gate: {run.suite_name} on {run.target_id}: {t.cases} cases x {run.repeats} "
         f"= {t.records} records: {t.passed} passed, {t.failed} failed, {t.errored} errors"
         + (f", {t.not_run} not run" if t.not_run else "")
-        + f"; {t.cached} cached; p50 latency {p50}; cost ${t.cost_usd:.4f} "
+        + f"; {t.cached} cached"
+        + (f", {t.reused} reused from the baseline" if t.reused else "")
+        + f"; p50 latency {p50}; cost ${t.cost_usd:.4f} "
         f"(spent ${t.cost_usd_spent:.4f}); {run.duration_s:.1f} s -> {output}"
     )

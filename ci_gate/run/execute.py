@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from ci_gate.assertions import registry
 from ci_gate.assertions.base import Output
@@ -72,8 +73,25 @@ class Executor:
     retry: Retry
     ledger: Ledger
     rng: random.Random
+    # Responses of an earlier run (the baseline) by cache key: an identical request is not made
+    # again. Only for targets whose output the key fully decides (the same rule as the cache).
+    reuse: Mapping[str, Record] = field(default_factory=dict)
 
     async def run_one(self, case: Case, request: ProviderRequest, key: str) -> Record:
+        earlier = self.reuse.get(key)
+        if earlier is not None and earlier.output is not None and earlier.error is None:
+            response = ProviderResponse(
+                output=earlier.output,
+                latency_ms=earlier.latency_ms or 0.0,
+                input_tokens=earlier.input_tokens,
+                output_tokens=earlier.output_tokens,
+                model=earlier.model,
+                extra=earlier.extra,
+            )
+            return replace(
+                self._scored(case, request, key, response, earlier.cost_usd, False, 0),
+                reused=True,
+            )
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             return self._scored(case, request, key, cached.response, cached.cost_usd, True, 0)

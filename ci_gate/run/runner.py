@@ -50,6 +50,7 @@ class RunOptions:
     resume: bool = True
     progress: bool = True
     tls: Future[ssl.SSLContext] | None = None  # a TLS context being built ahead of the run
+    reuse_from: Results | None = None  # a baseline whose identical requests are not made again
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,18 @@ def _items(suite: Suite, target: Target, repeats: int) -> Iterator[_Item]:
             request = ProviderRequest(case.id, sample, case.vars, messages, target.params)
             yield _Item(index, case, request)
             index += 1
+
+
+def _reusable(baseline: Results, target: Target) -> dict[str, Record]:
+    """The baseline's answered records by request key, when the target's output is decided by
+    the request alone (model APIs, the fake, or a target marked ``cache: true``)."""
+    if not target.cache:
+        return {}
+    return {
+        r.cache_key: r
+        for r in baseline.records
+        if r.error is None and r.output is not None
+    }
 
 
 def _suite_dir(suite: Suite) -> Path:
@@ -125,7 +138,10 @@ async def run_suite(
             if options.max_cost_usd is not None
             else suite.budget.max_cost_usd,
         )
-        executor = Executor(provider, cache, suite.prices, suite.retry, ledger, random.Random())
+        reuse = _reusable(options.reuse_from, target) if options.reuse_from else {}
+        executor = Executor(
+            provider, cache, suite.prices, suite.retry, ledger, random.Random(), reuse
+        )
         progress = Progress(len(items), stream, live=_live(stream, env), enabled=options.progress)
         records: list[Record | None] = [None] * len(items)
         for item in items:
