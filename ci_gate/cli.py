@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fresh", action="store_true", help="ignore an interrupted run's journal and start over"
     )
+    p.add_argument(
+        "--reuse",
+        metavar="BASELINE",
+        help="results file whose responses to identical requests are reused instead of called",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     p = sub.add_parser("validate", help="check a suite file and print what it holds")
@@ -55,6 +60,36 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["suite", "results"],
         help="suite (default) or results",
     )
+
+    p = sub.add_parser("compare", help="compare two results files and gate on the change")
+    p.add_argument("base", help="results file of the baseline run")
+    p.add_argument("head", help="results file of the run under test")
+    p.add_argument(
+        "--mode", choices=["pr", "release"], default="pr", help="pr (default) or release"
+    )
+    p.add_argument(
+        "--policy",
+        default="base",
+        help="gate policy: base (default: the baseline's gate section), head, or a suite FILE",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a policy key, e.g. quality.pass_rate.max_drop=1pt (repeatable)",
+    )
+    p.add_argument(
+        "--exit-code",
+        action="append",
+        metavar="VERDICT=N",
+        help="exit code for a verdict, e.g. inconclusive=1 (repeatable)",
+    )
+    p.add_argument("--seed", type=int, help="bootstrap seed (default: the policy's, else 0)")
+    p.add_argument("--resamples", type=int, help="bootstrap resamples (default: the policy's)")
+    p.add_argument("--markdown", metavar="FILE", help="also write the markdown report to FILE")
+    p.add_argument("--json", metavar="FILE", help="write the full report as JSON to FILE")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML for test reporters to FILE")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict's headline")
     return parser
 
 
@@ -77,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ci_gate.commands.schema import cmd_schema
 
             return cmd_schema(args)
+        if args.command == "compare":
+            from ci_gate.commands.compare import cmd_compare
+
+            return cmd_compare(args)
         raise UsageError(f"unknown command {args.command!r}")
     except GateError as exc:
         for line in exc.lines():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from typing import Any
 
@@ -126,4 +127,34 @@ def results(
     return Results(run=RunInfo(**run_fields), cases=cases, records=tuple(records))
 
 
-__all__ = ["H", "Totals", "h", "record", "results"]
+def outcome(
+    name: str,
+    passed: bool,
+    *,
+    layer: str = "knowledge",
+    blocking: bool = True,
+    type: str = "contains",
+    message: str = "",
+) -> AssertionOutcome:
+    """One assertion outcome, for records with several assertions."""
+    return AssertionOutcome(
+        name=name,
+        type=type,
+        passed=passed,
+        score=1.0 if passed else 0.0,
+        weight=1.0,
+        blocking=blocking,
+        layer=layer,
+        message=message or ("" if passed else f"{name} failed"),
+    )
+
+
+def scored(case_id: str, sample: int, *outcomes: AssertionOutcome, **kw: Any) -> Record:
+    """A record whose pass and score follow from its assertion outcomes."""
+    passed = all(o.passed for o in outcomes if o.blocking)
+    rec = record(case_id, sample, passed=passed, assertions=tuple(outcomes), **kw)
+    score = sum(o.score for o in outcomes) / len(outcomes) if outcomes else 1.0
+    return dataclasses.replace(rec, score=score)
+
+
+__all__ = ["H", "Totals", "h", "outcome", "record", "results", "scored"]

@@ -80,7 +80,7 @@ class Executor:
     async def run_one(self, case: Case, request: ProviderRequest, key: str) -> Record:
         earlier = self.reuse.get(key)
         if earlier is not None and earlier.output is not None and earlier.error is None:
-            response = ProviderResponse(
+            reused = ProviderResponse(
                 output=earlier.output,
                 latency_ms=earlier.latency_ms or 0.0,
                 input_tokens=earlier.input_tokens,
@@ -89,16 +89,17 @@ class Executor:
                 extra=earlier.extra,
             )
             return replace(
-                self._scored(case, request, key, response, earlier.cost_usd, False, 0),
+                self._scored(case, request, key, reused, earlier.cost_usd, False, 0),
                 reused=True,
             )
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             return self._scored(case, request, key, cached.response, cached.cost_usd, True, 0)
-        response, attempts, error = await self._call_with_retries(request)
-        if response is None:
+        answer, attempts, error = await self._call_with_retries(request)
+        if answer is None:
             assert error is not None
             return _error_record(request, key, error.kind, error.message, attempts)
+        response = answer
         model = response.model or self.provider.target.model
         cost = cost_usd(self.prices, model, response.input_tokens, response.output_tokens)
         if cost is not None:
