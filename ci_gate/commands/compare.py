@@ -1,0 +1,121 @@
+"""``ci-gate compare BASE HEAD``: compare two results files, decide, report, exit per verdict.
+
+Which policy: by default the BASE run's ``gate:`` section, so that a pull request cannot loosen
+its own gate; ``--policy head`` uses the head run's, ``--policy FILE`` the ``gate:`` section of a
+suite file. ``--set KEY=VALUE`` and ``--exit-code VERDICT=N`` are merged on top.
+
+Intervals are at ``1 - alpha`` (``1 - release.alpha`` in release mode, where the lower bound of
+the two-sided interval is the one-sided non-inferiority bound at ``release.alpha / 2``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ci_gate.atomic import write_text_atomic
+from ci_gate.compare.compare import compare
+from ci_gate.errors import ConfigError, UsageError
+from ci_gate.gate.decide import decide
+from ci_gate.gate.policy import VERDICTS, Policy, parse_policy
+from ci_gate.results.model import Results
+from ci_gate.results.store import read_results
+
+
+def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{option} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _exit_codes(items: list[str] | None) -> dict[str, int]:
+    codes: dict[str, int] = {}
+    for verdict, value in _pairs(items, "--exit-code").items():
+        if verdict not in VERDICTS:
+            raise UsageError(
+                f"--exit-code {verdict}={value}: the verdict must be one of {VERDICTS}"
+            )
+        try:
+            code = int(value)
+        except ValueError:
+            code = -1
+        if not 0 <= code <= 255:
+            raise UsageError(f"--exit-code {verdict}={value}: the code must be 0..255")
+        codes[verdict] = code
+    return codes
+
+
+def _policy_file(path: str) -> dict[str, Any]:
+    from ci_gate.suite.yaml_source import display_path, load_yaml
+
+    doc = load_yaml(Path(path), display_path(path))
+    if not isinstance(doc.data, dict) or "gate" not in doc.data:
+        raise ConfigError(f"{path}: no gate: section (--policy FILE takes a suite file)")
+    section = doc.data["gate"]
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: gate: expected a mapping")
+    return section
+
+
+def choose_policy(
+    choice: str, base: Results, head: Results, overrides: dict[str, Any], names: tuple[str, str]
+) -> Policy:
+    """The policy for ``--policy CHOICE``: base, head or a suite file, with overrides."""
+    if choice in ("base", "head"):
+        run = base.run if choice == "base" else head.run
+        name = names[0] if choice == "base" else names[1]
+        return parse_policy(run.gate, overrides=overrides, origin=choice, where=f"{name}: gate")
+    if not Path(choice).is_file():
+        raise UsageError(f"--policy {choice!r}: expected base, head or an existing suite file")
+    return parse_policy(
+        _policy_file(choice), overrides=overrides, origin=choice, where=f"{choice}: gate"
+    )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    if args.resamples is not None and args.resamples < 100:
+        raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
+    overrides: dict[str, Any] = dict(_pairs(args.set, "--set"))
+    for verdict, code in _exit_codes(args.exit_code).items():
+        overrides[f"exit_codes.{verdict}"] = code
+    base = read_results(args.base)
+    head = read_results(args.head)
+    policy = choose_policy(args.policy, base, head, overrides, (args.base, args.head))
+    alpha = policy.release_alpha if args.mode == "release" else policy.alpha
+    comparison = compare(
+        base,
+        head,
+        resamples=policy.resamples if args.resamples is None else args.resamples,
+        seed=policy.seed if args.seed is None else args.seed,
+        confidence=1.0 - alpha,
+    )
+    gate = decide(comparison, policy, args.mode)
+
+    if args.markdown or not args.quiet:
+        from ci_gate.report.markdown import render_markdown
+
+        markdown = render_markdown(comparison, gate)
+        if args.markdown:
+            write_text_atomic(args.markdown, markdown)
+    if args.json:
+        from ci_gate.report.json_report import render_json
+
+        write_text_atomic(args.json, render_json(comparison, gate))
+    if args.junit:
+        from ci_gate.report.junit import render_junit
+
+        write_text_atomic(args.junit, render_junit(comparison, gate))
+    if args.quiet:
+        from ci_gate.report.sanitize import log_line
+
+        # The verdict word leads, so a CI log shows it without the exit code.
+        print(log_line(f"ci-gate {gate.verdict}: {gate.headline}", max_len=2000))
+    else:
+        sys.stdout.write(markdown if markdown.endswith("\n") else markdown + "\n")
+    return gate.exit_code

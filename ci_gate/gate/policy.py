@@ -1,0 +1,403 @@
+"""The gate policy: the ``gate:`` section of a suite, checked and turned into a frozen Policy.
+
+The section was schema-checked when the suite was loaded, but it reaches the gate through a
+results file, which can be edited by hand, so everything is checked again here; a problem is a
+ConfigError naming the key path (``gate.quality.pass_rate.max_drop: ...``).
+
+Amounts: ``2pt`` is percentage points (0.02 of a rate or of a 0..1 score), ``5%`` is relative to
+the base run's value, a bare number is absolute in the metric's own unit (a fraction for rates,
+milliseconds for latency, dollars for cost). For a floor (``min``) and the error budget a
+percentage is a share (``80%`` is 0.8): there is nothing for it to be relative to.
+
+Blocking: a rule written in the section blocks unless it says ``blocking: false``, except tag
+slices, which only warn unless they say ``blocking: true``. Rules not written take defaults:
+pass rate may drop 2pt (blocking); latency p50 and p95 may rise 25% (warn); cost per case may
+rise 20% (warn); every tag may drop 5pt (warn); at most 10% of records may error (blocking).
+A quality rule with neither ``max_drop`` nor ``min`` gets ``max_drop`` 2pt (5pt for a tag).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ci_gate.errors import ConfigError
+from ci_gate.gate.overrides import merge_overrides
+
+LAYER_NAMES = ("format", "knowledge", "instructions", "tools", "safety", "latency", "cost")
+INCREASE_KEYS = ("latency.p50", "latency.p95", "latency.p99", "cost.per_case", "cost.total")
+QUALITY_WHEN = ("quality.pass_rate", "quality.score")
+VERDICTS = ("pass", "fail", "inconclusive", "error")
+
+_AMOUNT_RE = re.compile(r"^(-?[0-9]+(?:\.[0-9]+)?)(pt|%)$")
+_TOP_KEYS = (
+    "alpha",
+    "min_cases",
+    "bootstrap",
+    "quality",
+    "latency",
+    "cost",
+    "errors",
+    "tradeoffs",
+    "release",
+    "exit_codes",
+)
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An allowed change or a floor, as written: ``value`` in ``unit`` (pt, % or abs)."""
+
+    value: float
+    unit: Literal["pt", "%", "abs"]
+    text: str
+
+    def absolute(self, base: float | None) -> float | None:
+        """The amount in the metric's unit; a relative one needs the base value (None: none)."""
+        if self.unit == "pt":
+            return self.value / 100.0
+        if self.unit == "%":
+            return None if base is None else abs(base) * self.value / 100.0
+        return self.value
+
+    def share(self) -> float:
+        """The amount as a share of 1, for floors and budgets: ``80%`` and ``80pt`` are 0.8."""
+        return self.value if self.unit == "abs" else self.value / 100.0
+
+
+@dataclass(frozen=True)
+class QualityRule:
+    max_drop: Amount | None
+    min: Amount | None
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class IncreaseRule:
+    max_increase: Amount
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class Tradeoff:
+    name: str
+    allow: str  # latency.p50 | latency.p95 | cost.per_case | cost.total
+    up_to: Amount
+    when: str  # quality.pass_rate | quality.score
+    gains: Amount
+
+
+def _amount(value: float, unit: Literal["pt", "%", "abs"], text: str) -> Amount:
+    return Amount(value, unit, text)
+
+
+DEFAULT_PASS_RATE = QualityRule(_amount(2.0, "pt", "2pt"), None, True)
+DEFAULT_TAG = QualityRule(_amount(5.0, "pt", "5pt"), None, False)
+DEFAULT_INCREASES = MappingProxyType(
+    {
+        "latency.p50": IncreaseRule(_amount(25.0, "%", "25%"), False),
+        "latency.p95": IncreaseRule(_amount(25.0, "%", "25%"), False),
+        "cost.per_case": IncreaseRule(_amount(20.0, "%", "20%"), False),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the gate allows. ``quality`` holds the written quality rules by metric key
+    (``quality.pass_rate``, ``quality.score``, ``assertion.<name>``, ``layer.<layer>``,
+    ``tag.<tag>``); tags without a rule use ``default_tag``."""
+
+    alpha: float = 0.05
+    min_cases: int = 30
+    resamples: int = 2000
+    seed: int = 0
+    quality: Mapping[str, QualityRule] = field(
+        default_factory=lambda: MappingProxyType({"quality.pass_rate": DEFAULT_PASS_RATE})
+    )
+    default_tag: QualityRule = DEFAULT_TAG
+    increases: Mapping[str, IncreaseRule] = field(default_factory=lambda: DEFAULT_INCREASES)
+    budget_usd: float | None = None
+    error_budget: float = 0.10
+    errors_blocking: bool = True
+    tradeoffs: tuple[Tradeoff, ...] = ()
+    release_margin: Amount | None = None  # None: the pass rate's max_drop
+    release_alpha: float = 0.05
+    exit_codes: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Where the policy came from, for reports; not part of what the policy says.
+    origin: str = field(default="base", compare=False)
+    section: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    overrides: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def rule_for(self, key: str) -> QualityRule | None:
+        if key in self.quality:
+            return self.quality[key]
+        return self.default_tag if key.startswith("tag.") else None
+
+
+class _Reader:
+    """Checks values at key paths; every failure is one ConfigError naming the path."""
+
+    def __init__(self, where: str, overridden: frozenset[str]) -> None:
+        self.where = where
+        self.overridden = overridden
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        origin = " (set on the command line)" if path in self.overridden else ""
+        where = f"{self.where}.{path}" if path else self.where
+        # Keys come from a file that may have been edited by hand: keep the message one line.
+        text = "".join(ch if ch.isprintable() else "?" for ch in f"{where}: {message}{origin}")
+        return ConfigError(text)
+
+    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(path, f"expected a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                raise self.fail(path, f"keys must be strings, got {_kind(key)}")
+            if allowed is not None and key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {allowed}"
+                raise self.fail(f"{path}.{key}".lstrip("."), f"unknown key ({hint})")
+        return value
+
+    def number(
+        self,
+        value: Any,
+        path: str,
+        low: float,
+        high: float,
+        *,
+        open_low: bool = False,
+        open_high: bool = False,
+    ) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise self.fail(path, f"expected a number, got {_kind(value)}")
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if too_low or too_high:
+            lo, hi = ("(" if open_low else "["), (")" if open_high else "]")
+            raise self.fail(path, f"must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
+        return float(value)
+
+    def integer(self, value: Any, path: str, low: int, high: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected an integer, got {_kind(value)}")
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"between {low} and {high}"
+            raise self.fail(path, f"must be {bounds}, got {value}")
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def amount(self, value: Any, path: str, *, points: bool = True) -> Amount:
+        if isinstance(value, str):
+            match = _AMOUNT_RE.match(value.strip())
+            if not match:
+                raise self.fail(
+                    path, f"{value[:40]!r} is not an amount (write 2pt, 10% or a plain number)"
+                )
+            amount = Amount(float(match.group(1)), match.group(2), value.strip())  # type: ignore[arg-type]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise self.fail(path, "expected a finite number")
+            amount = Amount(float(value), "abs", f"{value:g}")
+        else:
+            raise self.fail(path, f"expected an amount (2pt, 10% or a number), got {_kind(value)}")
+        if amount.value < 0:
+            raise self.fail(path, f"must not be negative, got {amount.text}")
+        if amount.unit == "pt" and not points:
+            raise self.fail(
+                path,
+                "points (pt) apply to rates and scores; write a relative amount such as 25% "
+                "or a plain number in the metric's unit",
+            )
+        return amount
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _quality_rule(
+    rd: _Reader, raw: Any, path: str, *, rate: bool, default: QualityRule
+) -> QualityRule:
+    m = rd.mapping(raw, path, ("max_drop", "min", "blocking"))
+    max_drop = rd.amount(m["max_drop"], f"{path}.max_drop") if "max_drop" in m else None
+    floor = rd.amount(m["min"], f"{path}.min") if "min" in m else None
+    if floor is not None and rate and floor.share() > 1.0:
+        raise rd.fail(f"{path}.min", f"a floor on a rate must be at most 100%, got {floor.text}")
+    if max_drop is None and floor is None:
+        max_drop = default.max_drop
+    blocking = rd.boolean(m["blocking"], f"{path}.blocking") if "blocking" in m else None
+    return QualityRule(max_drop, floor, default.blocking if blocking is None else blocking)
+
+
+def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
+    keys = ("pass_rate", "score", "assertions", "tags", "layers")
+    m = rd.mapping(raw, "quality", keys)
+    rules: dict[str, QualityRule] = {"quality.pass_rate": DEFAULT_PASS_RATE}
+    for name in ("pass_rate", "score"):
+        if name in m:
+            rules[f"quality.{name}"] = _quality_rule(
+                rd, m[name], f"quality.{name}", rate=True, default=DEFAULT_PASS_RATE
+            )
+    for section, prefix in (("assertions", "assertion"), ("layers", "layer"), ("tags", "tag")):
+        if section not in m:
+            continue
+        allowed = LAYER_NAMES if section == "layers" else None
+        sub = rd.mapping(m[section], f"quality.{section}", allowed)
+        default = DEFAULT_TAG if section == "tags" else DEFAULT_PASS_RATE
+        for name, rule in sub.items():
+            rules[f"{prefix}.{name}"] = _quality_rule(
+                rd, rule, f"quality.{section}.{name}", rate=True, default=default
+            )
+    return rules
+
+
+def _increases(
+    rd: _Reader, latency: Any, cost: Any
+) -> tuple[dict[str, IncreaseRule], float | None]:
+    rules = dict(DEFAULT_INCREASES)
+    budget = None
+    for section, raw, names in (
+        ("latency", latency, ("p50", "p95", "p99")),
+        ("cost", cost, ("per_case", "total", "budget_usd")),
+    ):
+        if raw is None:
+            continue
+        m = rd.mapping(raw, section, names)
+        for name, value in m.items():
+            path = f"{section}.{name}"
+            if name == "budget_usd":
+                budget = rd.number(value, path, 0.0, math.inf, open_high=True)
+                continue
+            rule = rd.mapping(value, path, ("max_increase", "blocking"))
+            default_amount = (
+                _amount(20.0, "%", "20%") if section == "cost" else _amount(25.0, "%", "25%")
+            )
+            amount = (
+                rd.amount(rule["max_increase"], f"{path}.max_increase", points=False)
+                if "max_increase" in rule
+                else default_amount
+            )
+            blocking = (
+                rd.boolean(rule["blocking"], f"{path}.blocking") if "blocking" in rule else True
+            )
+            rules[path] = IncreaseRule(amount, blocking)
+    return rules, budget
+
+
+def _tradeoffs(rd: _Reader, raw: Any) -> tuple[Tradeoff, ...]:
+    if not isinstance(raw, list):
+        raise rd.fail("tradeoffs", f"expected a list of rules, got {_kind(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"tradeoffs[{i}]"
+        m = rd.mapping(item, path, ("name", "allow", "up_to", "when", "gains"))
+        for key in ("allow", "up_to", "when", "gains"):
+            if key not in m:
+                raise rd.fail(f"{path}.{key}", "is required (allow, up_to, when and gains)")
+        allow, when = m["allow"], m["when"]
+        if allow not in INCREASE_KEYS or allow == "latency.p99":
+            raise rd.fail(
+                f"{path}.allow", f"must be one of {INCREASE_KEYS[:2] + INCREASE_KEYS[3:]}"
+            )
+        if when not in QUALITY_WHEN:
+            raise rd.fail(f"{path}.when", f"must be one of {QUALITY_WHEN}")
+        name = m.get("name", f"{allow} for {when}")
+        if not isinstance(name, str) or not name.strip():
+            raise rd.fail(f"{path}.name", "expected a non-empty string")
+        out.append(
+            Tradeoff(
+                name=name.strip(),
+                allow=allow,
+                up_to=rd.amount(m["up_to"], f"{path}.up_to", points=False),
+                when=when,
+                gains=rd.amount(m["gains"], f"{path}.gains"),
+            )
+        )
+    return tuple(out)
+
+
+def parse_policy(
+    section: Mapping[str, Any] | None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    origin: str = "base",
+    where: str = "gate",
+) -> Policy:
+    """Check ``section`` (a ``gate:`` mapping) with ``overrides`` (dotted keys) merged on top."""
+    raw: Mapping[str, Any] = {} if section is None else section
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {_kind(raw)}")
+    merged, overridden = merge_overrides(raw, overrides or {}, where)
+    rd = _Reader(where, overridden)
+    m = rd.mapping(merged, "", _TOP_KEYS)
+    boot = rd.mapping(m.get("bootstrap", {}), "bootstrap", ("resamples", "seed"))
+    errors = rd.mapping(m.get("errors", {}), "errors", ("max_rate", "blocking"))
+    release = rd.mapping(m.get("release", {}), "release", ("margin", "alpha"))
+    codes = rd.mapping(m.get("exit_codes", {}), "exit_codes", VERDICTS)
+    increases, budget = _increases(rd, m.get("latency"), m.get("cost"))
+    error_budget = 0.10
+    if "max_rate" in errors:
+        error_budget = rd.amount(errors["max_rate"], "errors.max_rate").share()
+        if error_budget > 1.0:
+            raise rd.fail("errors.max_rate", "an error rate is at most 100%")
+    alpha_of = {
+        key: rd.number(value, path, 0.0, 0.5, open_low=True, open_high=True)
+        for key, value, path in (
+            ("alpha", m.get("alpha", 0.05), "alpha"),
+            ("release", release.get("alpha", 0.05), "release.alpha"),
+        )
+    }
+    return Policy(
+        alpha=alpha_of["alpha"],
+        min_cases=rd.integer(m.get("min_cases", 30), "min_cases", 1),
+        resamples=rd.integer(boot.get("resamples", 2000), "bootstrap.resamples", 100),
+        seed=rd.integer(boot.get("seed", 0), "bootstrap.seed", -(2**63), 2**63 - 1),
+        quality=MappingProxyType(
+            _quality(rd, m["quality"])
+            if "quality" in m
+            else {"quality.pass_rate": DEFAULT_PASS_RATE}
+        ),
+        increases=MappingProxyType(increases),
+        budget_usd=budget,
+        error_budget=error_budget,
+        errors_blocking=rd.boolean(errors.get("blocking", True), "errors.blocking"),
+        tradeoffs=_tradeoffs(rd, m["tradeoffs"]) if "tradeoffs" in m else (),
+        release_margin=rd.amount(release["margin"], "release.margin")
+        if "margin" in release
+        else None,
+        release_alpha=alpha_of["release"],
+        exit_codes=MappingProxyType(
+            {k: rd.integer(v, f"exit_codes.{k}", 0, 255) for k, v in codes.items()}
+        ),
+        origin=origin,
+        section=raw,
+        overrides=dict(overrides or {}),
+    )
