@@ -82,11 +82,7 @@ def _reusable(baseline: Results, target: Target) -> dict[str, Record]:
     the request alone (model APIs, the fake, or a target marked ``cache: true``)."""
     if not target.cache:
         return {}
-    return {
-        r.cache_key: r
-        for r in baseline.records
-        if r.error is None and r.output is not None
-    }
+    return {r.cache_key: r for r in baseline.records if r.error is None and r.output is not None}
 
 
 def _suite_dir(suite: Suite) -> Path:
