@@ -85,9 +85,18 @@ def _section(heading: str, *blocks: str) -> str:
     return "\n\n".join([f"### {heading}", *(b for b in blocks if b)])
 
 
+def _worth_a_row(m: MetricDelta, checks: Mapping[str, Check]) -> bool:
+    """Overall metrics, gated ones and assertions that moved; the rest only add noise."""
+    if not m.key.startswith("assertion.") or m.key in checks:
+        return True
+    return bool(m.regressed or m.fixed or (m.delta is not None and abs(m.delta) > 1e-12))
+
+
 def quality_section(c: Comparison, checks: Mapping[str, Check], conf: str) -> str:
     if not c.quality:
         return ""
+    shown = [m for m in c.quality if _worth_a_row(m, checks)]
+    hidden = len(c.quality) - len(shown)
     rows = [
         (
             inline(m.label, 80),
@@ -98,7 +107,7 @@ def quality_section(c: Comparison, checks: Mapping[str, Check], conf: str) -> st
             f"{m.regressed:,} / {m.fixed:,}" if m.kind == "rate" else fmt.MISSING,
             gate_cell(checks.get(m.key)),
         )
-        for m in c.quality
+        for m in shown
     ]
     headers = [
         "metric",
@@ -115,7 +124,9 @@ def quality_section(c: Comparison, checks: Mapping[str, Check], conf: str) -> st
         "this large if nothing had really changed (small means real). *worse / better*: cases "
         "that passed on the baseline and fail now, and the reverse."
     )
-    return _section("Quality", table(headers, rows), explain, _notes(c.quality))
+    if hidden:
+        explain += f" {fmt.plural(hidden, 'assertion')} with no change not shown."
+    return _section("Quality", table(headers, rows), explain, _notes(shown))
 
 
 def latency_section(c: Comparison, checks: Mapping[str, Check], conf: str) -> str:
