@@ -6,6 +6,7 @@ file with a generic validator would cost seconds); the tests check that both agr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -305,13 +306,14 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
         a = rd.obj(a_raw, ap)
         outcomes.append(
             AssertionOutcome(
-                name=rd.get(a, "name", ap, str),
-                type=rd.get(a, "type", ap, str),
+                # Interned: the same few names and layers repeat in every record.
+                name=sys.intern(rd.get(a, "name", ap, str)),
+                type=sys.intern(rd.get(a, "type", ap, str)),
                 passed=rd.get(a, "pass", ap, bool),
                 score=float(rd.get(a, "score", ap, float)),
                 weight=float(rd.get(a, "weight", ap, float)),
                 blocking=rd.get(a, "blocking", ap, bool),
-                layer=rd.get(a, "layer", ap, str),
+                layer=sys.intern(rd.get(a, "layer", ap, str)),
                 tag=rd.get(a, "tag", ap, str, _NONE),
                 message=rd.get(a, "message", ap, str),
             )

@@ -14,7 +14,7 @@ RESULTS_FORMAT = "ci-gate-results"
 RESULTS_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssertionOutcome:
     name: str
     type: str
@@ -27,13 +27,13 @@ class AssertionOutcome:
     message: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordError:
     kind: str
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     case_id: str
     sample: int
@@ -54,7 +54,7 @@ class Record:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseInfo:
     """What a report needs to show about a case: its inputs, expectation and per-case hash."""
 
@@ -66,7 +66,7 @@ class CaseInfo:
     fingerprint: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
     """``suite`` hashes everything below; the components say what changed between two runs."""
 
@@ -79,14 +79,14 @@ class Fingerprint:
     cases: Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GitInfo:
     commit: str | None
     branch: str | None
     dirty: bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Totals:
     cases: int
     records: int
@@ -103,7 +103,7 @@ class Totals:
     cost_usd_spent: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     suite_name: str
     suite_version: str
@@ -125,7 +125,7 @@ class RunInfo:
     gate: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Results:
     run: RunInfo
     cases: Mapping[str, CaseInfo]
