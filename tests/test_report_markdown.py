@@ -337,3 +337,11 @@ def test_one_megabyte_output_renders_quickly_enough_for_ci() -> None:
 def test_the_structure_checks_catch_broken_markdown(broken: str) -> None:
     with pytest.raises(AssertionError):
         assert_safe_markdown(broken, 60_000)
+
+
+def test_large_relative_changes_are_formatted_with_separators() -> None:
+    from ci_gate.report import format as fmt
+
+    assert fmt.relative(14.0, 1.0) == "+1,400.0%"
+    assert fmt._signed(-0.04, 1) == "0.0"
+    assert fmt._signed(-12345.67, 1) == "-12,345.7"

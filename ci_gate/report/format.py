@@ -22,7 +22,7 @@ def _finite(value: float | None) -> float | None:
 def _signed(value: float, decimals: int) -> str:
     text = f"{value:+,.{decimals}f}"
     # "-0.0" and "+0.0" say a direction that the number does not have.
-    return text[1:] if float(text) == 0.0 else text
+    return text[1:] if round(value, decimals) == 0 else text
 
 
 def percent(rate: float | None, decimals: int = 1) -> str:
