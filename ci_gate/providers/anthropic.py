@@ -13,14 +13,11 @@ from typing import Any
 
 import httpx
 
-from ci_gate.errors import ProviderConfigError
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
+from ci_gate.providers.endpoint import model_endpoint
 from ci_gate.providers.http_client import (
-    api_key,
-    check_url,
     merge_headers,
     request_json,
-    string_headers,
 )
 from ci_gate.providers.openai import (
     chat_messages,
@@ -40,25 +37,21 @@ class AnthropicProvider:
     def __init__(self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str]) -> None:
         self.target = target
         self._client = client
-        options = target.options
-        self._api_key = api_key(options, env, DEFAULT_KEY_ENV, target_id=target.id)
-        base_url = str(options.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self._base_url = check_url(base_url, target_id=target.id, option="base_url")
-        self._url = f"{self._base_url}/v1/messages"
-        self._extra_headers = string_headers(options.get("headers"))
-        if not target.model:
-            raise ProviderConfigError(
-                f"target {target.id}: model is required for provider anthropic (add model: ...)"
-            )
-        self._model: str = target.model
+        endpoint = model_endpoint(
+            target,
+            env,
+            default_base_url=DEFAULT_BASE_URL,
+            default_key_env=DEFAULT_KEY_ENV,
+            path="/v1/messages",
+        )
+        self._endpoint = endpoint
+        self._api_key = endpoint.api_key
+        self._url = endpoint.url
+        self._extra_headers = endpoint.headers
+        self._model = endpoint.model
 
     def cache_identity(self) -> Mapping[str, Any]:
-        return {
-            "provider": "anthropic",
-            "base_url": self._base_url,
-            "model": self._model,
-            "headers": sorted(self._extra_headers),
-        }
+        return self._endpoint.cache_identity()
 
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         messages = chat_messages(request, provider="anthropic")
