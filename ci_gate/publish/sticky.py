@@ -27,7 +27,7 @@ from ci_gate.report.sanitize import cap_markdown, mask_secrets
 
 DEFAULT_IDENTITY = "github-actions[bot]"
 COMMENT_LIMIT = 65_536  # characters; GitHub answers 422 beyond
-FORK_DOCS = "docs/github-action.md#fork-pull-requests"
+FORK_DOCS = "docs/action.md#fork-pull-requests"
 CUT_NOTE = (
     "_The report was cut to fit GitHub's comment limit; the full report is in the job summary "
     "and the workflow's artifacts._"
