@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.providers.http_errors import excerpt, scrub, secret_env_values
@@ -84,9 +85,7 @@ class CommandProvider:
                 "config", f"cannot run {self._argv[0]}: {excerpt(str(exc), self._secrets)}"
             ) from None
         try:
-            stdout, stderr = await asyncio.wait_for(
-                proc.communicate(payload), self.target.timeout_s
-            )
+            stdout, stderr = await within(proc.communicate(payload), self.target.timeout_s)
         except asyncio.TimeoutError:
             raise ProviderError(
                 "timeout",

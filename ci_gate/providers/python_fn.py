@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.providers.http_errors import excerpt, secret_env_values
@@ -140,7 +141,7 @@ class PythonProvider:
     async def call(self, request: ProviderRequest) -> ProviderResponse:
         started = time.perf_counter()
         try:
-            value = await asyncio.wait_for(self._invoke(request.to_json()), self.target.timeout_s)
+            value = await within(self._invoke(request.to_json()), self.target.timeout_s)
         except asyncio.TimeoutError:
             raise ProviderError(
                 "timeout",

@@ -130,7 +130,7 @@ class Executor:
             delay = retry_delay(self.retry, attempt, error.retry_after_s, self.rng)
             # Wake early when the run is stopped, instead of sleeping through Ctrl-C.
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self.ledger.stop_event.wait(), delay)
+                await within(self.ledger.stop_event.wait(), delay)
 
     def _scored(
         self,
