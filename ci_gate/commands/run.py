@@ -13,6 +13,7 @@ from ci_gate.providers.http_client import tls_context_soon
 from ci_gate.results.model import Results
 from ci_gate.results.store import read_results
 from ci_gate.run.runner import RunOptions, run_suite
+from ci_gate.run.shard import parse_shard
 from ci_gate.suite.load import load_suite
 
 
@@ -24,6 +25,7 @@ def _positive(name: str, value: int | float | None) -> None:
 def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for name in ("repeats", "concurrency", "max_calls", "max_cost"):
         _positive(name.replace("_", "-"), getattr(args, name))
+    shard = parse_shard(args.shard) if args.shard is not None else None
     tls = tls_context_soon()
     suite = load_suite(args.suite)
     if args.target is not None and args.target not in {t.id for t in suite.targets}:
@@ -44,6 +46,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         progress=not args.quiet,
         tls=tls,
         reuse_from=read_results(args.reuse) if args.reuse else None,
+        shard=shard,
     )
     results = asyncio.run(run_suite(suite, options, env))
     print(summary_line(results, args.output))
@@ -67,8 +70,9 @@ def summary_line(results: Results, output: str) -> str:
     if latencies:
         mid = latencies[len(latencies) // 2]
         p50 = f"{mid:.1f} ms" if mid < 10 else f"{mid:.0f} ms"
+    shard = f" (shard {run.shard.describe()})" if run.shard is not None else ""
     return (
-        f"ci-gate: {run.suite_name} on {run.target_id}: {t.cases} cases x {run.repeats} "
+        f"ci-gate: {run.suite_name} on {run.target_id}{shard}: {t.cases} cases x {run.repeats} "
         f"= {t.records} records: {t.passed} passed, {t.failed} failed, {t.errored} errors"
         + (f", {t.not_run} not run" if t.not_run else "")
         + f"; {t.cached} cached"

@@ -55,6 +55,8 @@ def jsonable(value: object) -> Any:
 def _run(run: object) -> Any:
     data = jsonable(run)
     data["fingerprint"].pop("cases", None)
+    if data.get("shard") is None:
+        data.pop("shard", None)  # only a shard's run says so; whole runs read as before
     return data
 
 

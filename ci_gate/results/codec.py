@@ -24,6 +24,7 @@ from ci_gate.results.model import (
     RunInfo,
     Totals,
 )
+from ci_gate.run.shard import Shard, valid_shard
 
 
 def record_to_dict(r: Record) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def fingerprint_to_dict(f: Fingerprint) -> dict[str, Any]:
 
 def run_to_dict(run: RunInfo) -> dict[str, Any]:
     t = run.totals
-    return {
+    d: dict[str, Any] = {
         "suite": {"name": run.suite_name, "version": run.suite_version, "path": run.suite_path},
         "target": {"id": run.target_id, "provider": run.provider, "model": run.model},
         "repeats": run.repeats,
@@ -109,6 +110,10 @@ def run_to_dict(run: RunInfo) -> dict[str, Any]:
             "cost_usd_spent": t.cost_usd_spent,
         },
     }
+    # Written only for a shard, so that an unsharded run's file is what it was before shards.
+    if run.shard is not None:
+        d["shard"] = {"index": run.shard.index, "count": run.shard.count}
+    return d
 
 
 def case_to_dict(c: CaseInfo) -> dict[str, Any]:
@@ -257,6 +262,7 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         stop_reason=rd.get(d, "stop_reason", "run", str, _NONE),
         prices_date=rd.get(d, "prices_date", "run", str),
         gate=_mapping(d.get("gate")),
+        shard=_shard(rd, d.get("shard")),
         totals=Totals(
             cases=total("cases", int),
             records=total("records", int),
@@ -273,6 +279,18 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
             cost_usd_spent=float(total("cost_usd_spent", float)),
         ),
     )
+
+
+def _shard(rd: _Reader, raw: Any) -> Shard | None:
+    # Files written before shards existed have no key; null is read the same way.
+    if raw is None:
+        return None
+    d = rd.obj(raw, "run.shard")
+    index = rd.get(d, "index", "run.shard", int)
+    count = rd.get(d, "count", "run.shard", int)
+    if not valid_shard(index, count):
+        raise rd.fail("run.shard", f"{index}/{count} is not a shard (1 <= index <= count <= 256)")
+    return Shard(index, count)
 
 
 def _case(rd: _Reader, cid: str, d: Mapping[str, Any]) -> CaseInfo:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ci_gate.run.shard import Shard
+
 RESULTS_FORMAT = "ci-gate-results"
 RESULTS_SCHEMA_VERSION = 1
 
@@ -123,6 +125,7 @@ class RunInfo:
     totals: Totals
     prices_date: str
     gate: Mapping[str, Any] = field(default_factory=dict)
+    shard: Shard | None = None  # set when the run took one shard of the cases (``--shard``)
 
 
 @dataclass(frozen=True, slots=True)

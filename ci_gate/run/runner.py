@@ -11,7 +11,7 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -29,6 +29,7 @@ from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
 from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
 from ci_gate.run.journal import Journal, journal_path, load_journal
 from ci_gate.run.progress import Progress
+from ci_gate.run.shard import Shard, select
 from ci_gate.run.totals import totals
 from ci_gate.suite.fingerprint import fingerprint
 from ci_gate.suite.model import Case, Message, Suite, Target
@@ -51,6 +52,7 @@ class RunOptions:
     progress: bool = True
     tls: Future[ssl.SSLContext] | None = None  # a TLS context being built ahead of the run
     reuse_from: Results | None = None  # a baseline whose identical requests are not made again
+    shard: Shard | None = None  # run only this shard's cases (a job of a parallel run)
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,9 @@ def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
     return tuple(Message(m.role, render(m.content, case.vars)) for m in prompt.messages)
 
 
-def _items(suite: Suite, target: Target, repeats: int) -> Iterator[_Item]:
+def _items(suite: Suite, cases: Sequence[Case], target: Target, repeats: int) -> Iterator[_Item]:
     index = 0
-    for case in suite.cases:
+    for case in cases:
         messages = render_messages(suite, case)
         for sample in range(repeats):
             request = ProviderRequest(case.id, sample, case.vars, messages, target.params)
@@ -114,7 +116,10 @@ async def run_suite(
     repeats = options.repeats or suite.repeats
     concurrency = options.concurrency or suite.concurrency
     started_at, t0 = _now(), time.monotonic()
+    # The fingerprint stays the whole suite's: every shard of a run has the same one, and its
+    # per-case hashes keep the suite's case order for `ci-gate merge`.
     fp = fingerprint(suite, target)
+    cases = select(suite.cases, options.shard)
 
     client = make_client(concurrency, options.tls)
     cache = None
@@ -122,7 +127,7 @@ async def run_suite(
         provider = build_provider(target, client, env, _suite_dir(suite))
         if options.use_cache and target.cache:
             cache = ResponseCache(options.cache_dir or default_cache_dir(env))
-        items = list(_items(suite, target, repeats))
+        items = list(_items(suite, cases, target, repeats))
         jpath = journal_path(options.output)
         finished = load_journal(jpath, fp.suite, target.id) if options.resume else {}
         journal = Journal(jpath, fp.suite, target.id)
@@ -183,13 +188,13 @@ async def run_suite(
             duration_s=round(time.monotonic() - t0, 3),
             status=status,
             stop_reason=reason,
-            totals=totals(done, len(suite.cases), ledger.calls),
+            totals=totals(done, len(cases), ledger.calls),
             prices_date=suite.prices.date,
             gate=dict(suite.gate.raw),
+            shard=options.shard,
         ),
         cases={
-            c.id: CaseInfo(c.id, c.tags, c.group, c.vars, c.expected, fp.cases[c.id])
-            for c in suite.cases
+            c.id: CaseInfo(c.id, c.tags, c.group, c.vars, c.expected, fp.cases[c.id]) for c in cases
         },
         records=tuple(done),
     )
