@@ -47,7 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BASELINE",
         help="results file whose responses to identical requests are reused instead of called",
     )
+    p.add_argument(
+        "--shard",
+        metavar="INDEX/COUNT",
+        help="run only one shard of the cases, e.g. 1/4; `ci-gate merge` joins the shards' results",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("merge", help="join the results files of a sharded run into one")
+    p.add_argument("parts", nargs="+", metavar="PART", help="results files of the shards")
+    p.add_argument("-o", "--output", required=True, help="results file to write")
+
+    p = sub.add_parser(
+        "action",
+        help="the GitHub Action's entry point: reads INPUT_* and GITHUB_* from the runner",
+    )
 
     p = sub.add_parser("validate", help="check a suite file and print what it holds")
     p.add_argument("suite", help="the suite file (YAML)")
@@ -116,6 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ci_gate.commands.compare import cmd_compare
 
             return cmd_compare(args)
+        if args.command == "merge":
+            from ci_gate.commands.merge import cmd_merge
+
+            return cmd_merge(args)
+        if args.command == "action":
+            from ci_gate.commands.action import cmd_action
+
+            return cmd_action(os.environ)
         raise UsageError(f"unknown command {args.command!r}")
     except GateError as exc:
         for line in exc.lines():

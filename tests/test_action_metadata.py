@@ -124,6 +124,8 @@ EXPECTED_DEFAULTS = {
     "allowed-hosts": "",
     "comment-author": "github-actions[bot]",
     "results-from": "",
+    "keep-baselines": "100",
+    "output-dir": "ci-gate-out",
 }
 
 

@@ -92,6 +92,35 @@ def _classify(args: Sequence[str], cwd: Path, stderr: str) -> GitError:
     return GitError(f"{where} failed: {reason}")
 
 
+_SAFE_DIRECTORIES: list[str] = []
+
+
+def trust_directory(path: str | os.PathLike[str]) -> None:
+    """Let git work in ``path`` although another user owns it.
+
+    The runner mounts the workspace into the Action's container owned by the runner's user, and
+    git refuses a repository owned by someone else ("dubious ownership"). The setting goes on
+    the command line of ci-gate's own git processes only, never into a config file.
+    """
+    text = str(Path(path).resolve())
+    if text not in _SAFE_DIRECTORIES:
+        _SAFE_DIRECTORIES.append(text)
+
+
+def _config_env() -> dict[str, str]:
+    if not _SAFE_DIRECTORIES:
+        return {}
+    try:
+        start = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        start = 0
+    env = {"GIT_CONFIG_COUNT": str(start + len(_SAFE_DIRECTORIES))}
+    for offset, directory in enumerate(_SAFE_DIRECTORIES):
+        env[f"GIT_CONFIG_KEY_{start + offset}"] = "safe.directory"
+        env[f"GIT_CONFIG_VALUE_{start + offset}"] = directory
+    return env
+
+
 def run_git(
     args: Sequence[str],
     cwd: str | os.PathLike[str],
@@ -102,7 +131,13 @@ def run_git(
 ) -> bytes:
     """``git ARGS`` in ``cwd``; its stdout. Never prompts for credentials."""
     where = Path(cwd)
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    full_env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "LC_ALL": "C",
+        **_config_env(),
+        **(env or {}),
+    }
     try:
         proc = subprocess.run(
             ["git", *args],

@@ -53,7 +53,7 @@ class HttpTargetProvider:
         self._usage_paths = {str(k): str(v) for k, v in usage_paths.items()}
         context_path = opts.get("context_path")
         self._context_path = str(context_path) if context_path else None
-        names = sorted(set(_env_refs(self._headers)) | set(_env_refs(self._body)))
+        names = sorted(set(env_refs(self._headers)) | set(env_refs(self._body)))
         self._env = {
             name: require_env(
                 env,
@@ -171,16 +171,16 @@ def _top_keys(data: Any, secrets: tuple[str, ...]) -> str:
     return f"none: the response is a JSON {type(data).__name__}"
 
 
-def _env_refs(value: Any) -> Iterator[str]:
+def env_refs(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield from _ENV_REF.findall(value)
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            yield from _env_refs(k)
-            yield from _env_refs(v)
+            yield from env_refs(k)
+            yield from env_refs(v)
     elif isinstance(value, list | tuple):
         for v in value:
-            yield from _env_refs(v)
+            yield from env_refs(v)
 
 
 def _plain(value: Any) -> Any:

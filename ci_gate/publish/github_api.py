@@ -57,6 +57,17 @@ class CommentInfo:
     created_at: datetime | None
 
 
+@dataclass(frozen=True)
+class PullInfo:
+    """A pull request as the API describes it: where it starts and what it merges into."""
+
+    number: int
+    state: str
+    head_sha: str
+    base_sha: str
+    base_ref: str
+
+
 class GitHubApiError(GateError):
     """A GitHub API request failed; ``status`` is the HTTP status (None: no answer at all)."""
 
@@ -110,6 +121,26 @@ class GitHubClient:
         with self._translate(f"delete comment {comment_id} on {repo}#{number}"):
             self._issue(repo, number).get_comment(comment_id).delete()
 
+    def get_pull(self, repo: str, number: int) -> PullInfo:
+        with self._translate(f"read pull request {repo}#{number}"):
+            return _pull_info(self.github.get_repo(repo).get_pull(number))
+
+    def find_pull(
+        self, repo: str, head_owner: str, head_branch: str, head_sha: str
+    ) -> PullInfo | None:
+        """The open pull request of ``head_owner:head_branch`` whose head is ``head_sha``.
+
+        A ``workflow_run`` event from a fork lists no pull requests, so the one it ran for is
+        found from the run's head repository, branch and commit, all taken from the event.
+        """
+        label = f"{head_owner}:{head_branch}"
+        with self._translate(f"find the pull request of {label} in {repo}"):
+            for pull in self.github.get_repo(repo).get_pulls(state="open", head=label):
+                info = _pull_info(pull)
+                if info.head_sha == head_sha:
+                    return info
+        return None
+
     @contextmanager
     def _translate(self, action: str) -> Iterator[None]:
         try:
@@ -129,6 +160,17 @@ def _info(comment: object) -> CommentInfo:
         body=str(getattr(comment, "body", "") or ""),
         url=str(getattr(comment, "html_url", "") or ""),
         created_at=created if isinstance(created, datetime) else None,
+    )
+
+
+def _pull_info(pull: object) -> PullInfo:
+    head, base = getattr(pull, "head", None), getattr(pull, "base", None)
+    return PullInfo(
+        number=int(getattr(pull, "number", 0)),
+        state=str(getattr(pull, "state", "") or ""),
+        head_sha=str(getattr(head, "sha", "") or ""),
+        base_sha=str(getattr(base, "sha", "") or ""),
+        base_ref=str(getattr(base, "ref", "") or ""),
     )
 
 

@@ -1,0 +1,257 @@
+"""One suite's part of an Action step: baseline, results, verdict, report files.
+
+Nothing here talks to GitHub: the outcome (verdict, markdown, annotation lines) is published by
+``ci_gate.action.publish``, so a failure to post never loses the verdict or the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ci_gate.action.baseline_pick import (
+    BaselinePick,
+    NoBaseline,
+    at_merge_base,
+    head_commit,
+    last_release,
+)
+from ci_gate.action.context import GitHubContext
+from ci_gate.action.head_results import collect, run_here
+from ci_gate.action.inputs import ActionInputs
+from ci_gate.action.plan import Plan
+from ci_gate.atomic import write_text_atomic
+from ci_gate.baseline.store import BaselineStore, suite_slug
+from ci_gate.commands.compare import choose_policy
+from ci_gate.compare.compare import compare
+from ci_gate.gate.decide import decide
+from ci_gate.gate.model import Verdict
+from ci_gate.providers.key_hosts import check_key_hosts
+from ci_gate.publish.actions_env import annotation_commands
+from ci_gate.publish.sticky import COMMENT_LIMIT
+from ci_gate.publish.trend import TrendPoint, trend_charts
+from ci_gate.report.json_report import render_json
+from ci_gate.report.junit import render_junit
+from ci_gate.report.markdown import render_markdown
+from ci_gate.report.sanitize import inline
+from ci_gate.report.solo import render_solo
+from ci_gate.results.model import Results
+from ci_gate.suite.load import load_suite
+from ci_gate.suite.model import Suite
+
+# Room left in a comment for the lines and charts added after the report itself.
+_EXTRAS_RESERVE = 4_000
+TREND_POINTS = 20
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    suite_file: str
+    suite_name: str
+    verdict: Verdict
+    headline: str  # plain text, one line (escaped wherever it is shown)
+    markdown: str  # the full report, safe markdown
+    results_path: str | None = None  # relative to the workspace
+    report_path: str | None = None
+    annotations: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()  # plain text, for the job log
+    stored: str | None = None  # the commit whose baseline this step stored
+    exit_code: int | None = None  # set when the suite could not be handled at all
+
+
+@dataclass(frozen=True)
+class JobContext:
+    inputs: ActionInputs
+    ctx: GitHubContext
+    plan: Plan
+    store: BaselineStore
+    env: Mapping[str, str]
+    secrets: tuple[str, ...]
+    # Commits whose merge-base is looked for, best first; the first in the checkout is used.
+    head_candidates: tuple[str | None, ...] = ()
+    base_branch: str | None = None  # the branch the pull request merges into, when known
+
+
+def _rel(ctx: GitHubContext, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ctx.workspace.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _trend(store: BaselineStore, slug: str) -> str:
+    entries = list(reversed(store.history(slug, TREND_POINTS)))
+    points: list[TrendPoint] = [(e.commit, e.pass_rate, e.latency_p95_ms) for e in entries]
+    charts = trend_charts(points)
+    return f"### Trend over recent baselines\n\n{charts}" if charts else ""
+
+
+def _link(ctx: GitHubContext) -> str:
+    url = ctx.run_url()
+    return f"<sub>[Workflow run]({url})</sub>" if url and url.startswith("https://") else ""
+
+
+class _Job:
+    def __init__(self, jc: JobContext, suite_file: str) -> None:
+        self.jc = jc
+        self.suite_file = suite_file
+        self.suite: Suite = load_suite(jc.ctx.workspace / suite_file)
+        self.slug = suite_slug(self.suite.name)
+        self.out = jc.ctx.workspace / jc.inputs.output_dir / self.slug
+
+    # -- the steps --------------------------------------------------------------------------
+    def head_sha(self) -> str:
+        jc = self.jc
+        return head_commit(jc.ctx.workspace, (*jc.head_candidates, jc.ctx.sha))
+
+    def baseline(self) -> BaselinePick | NoBaseline:
+        jc, plan = self.jc, self.jc.plan
+        head = self.head_sha()
+        branch = jc.base_branch or plan.compare_branch
+        if plan.job == "release" and plan.tag is not None:
+            return last_release(jc.store, self.slug, jc.ctx.workspace, head, branch, plan.tag)
+        return at_merge_base(jc.store, self.slug, jc.ctx.workspace, head, branch)
+
+    def results(self, baseline: BaselinePick | NoBaseline) -> Results:
+        jc = self.jc
+        shard = jc.inputs.shard if not jc.inputs.results_from else None
+        name = f"results-shard-{shard.index}-of-{shard.count}.json" if shard else "results.json"
+        output = self.out / name
+        if jc.inputs.results_from:
+            folder = jc.ctx.workspace / jc.inputs.results_from
+            return collect(folder, self.suite.name, output)
+        check_key_hosts([self.suite.target()], jc.inputs.allowed_hosts)
+        # Drift and release runs call every case afresh: a cached or reused response would
+        # hide exactly the provider change they are there to catch.
+        fresh = jc.inputs.fresh or jc.plan.job in ("drift", "release")
+        return run_here(
+            self.suite,
+            output,
+            jc.env,
+            cache_dir=Path(jc.env.get("CI_GATE_CACHE_DIR") or jc.ctx.workspace / ".ci-gate/cache"),
+            fresh=fresh,
+            reuse_from=baseline.results if isinstance(baseline, BaselinePick) else None,
+            shard=shard,
+        )
+
+    def write_reports(self, markdown: str, *files: tuple[str, str]) -> str:
+        report = self.out / "report.md"
+        write_text_atomic(report, markdown)
+        for name, text in files:
+            write_text_atomic(self.out / name, text)
+        return _rel(self.jc.ctx, report)
+
+    # -- the outcomes -----------------------------------------------------------------------
+    def solo(
+        self, results: Results, verdict: Verdict, headline: str, notes: tuple[str, ...]
+    ) -> SuiteOutcome:
+        parts = [render_solo(results, verdict=verdict, headline=headline, notes=notes)]
+        parts += [_trend(self.jc.store, self.slug), _link(self.jc.ctx)]
+        markdown = "\n\n".join(p for p in parts if p) + "\n"
+        return SuiteOutcome(
+            suite_file=self.suite_file,
+            suite_name=self.suite.name,
+            verdict=verdict,
+            headline=headline,
+            markdown=markdown,
+            results_path=_rel(self.jc.ctx, self._results_file(results)),
+            report_path=self.write_reports(markdown),
+        )
+
+    def _results_file(self, results: Results) -> Path:
+        shard = self.jc.inputs.shard if not self.jc.inputs.results_from else None
+        name = f"results-shard-{shard.index}-of-{shard.count}.json" if shard else "results.json"
+        return self.out / name
+
+    def compared(self, base: BaselinePick, head: Results) -> SuiteOutcome:
+        jc = self.jc
+        policy = choose_policy("base", base.results, head, {}, ("baseline", "this run"))
+        mode = jc.plan.gate_mode
+        alpha = policy.release_alpha if mode == "release" else policy.alpha
+        comparison = compare(
+            base.results,
+            head,
+            resamples=policy.resamples,
+            seed=policy.seed,
+            confidence=1.0 - alpha,
+        )
+        gate = decide(comparison, policy, mode)
+        report = render_markdown(comparison, gate, limit=COMMENT_LIMIT - _EXTRAS_RESERVE)
+        against = f"Compared with the baseline of {base.description}."
+        parts = [report.rstrip("\n"), against, _trend(jc.store, self.slug), _link(jc.ctx)]
+        markdown = "\n\n".join(p for p in parts if p) + "\n"
+        path = self.write_reports(
+            markdown,
+            ("report.json", render_json(comparison, gate)),
+            ("junit.xml", render_junit(comparison, gate)),
+        )
+        annotations = annotation_commands(
+            comparison, gate, secrets=jc.secrets, file=self.suite_file
+        )
+        return SuiteOutcome(
+            suite_file=self.suite_file,
+            suite_name=self.suite.name,
+            verdict=gate.verdict,
+            headline=gate.headline,
+            markdown=markdown,
+            results_path=_rel(jc.ctx, self._results_file(head)),
+            report_path=path,
+            annotations=tuple(annotations),
+        )
+
+
+def _incomplete(results: Results) -> str | None:
+    run = results.run
+    if run.status == "complete":
+        return None
+    return f"the run stopped early ({run.stop_reason or run.status})"
+
+
+def run_job(jc: JobContext, suite_file: str) -> SuiteOutcome:
+    """Everything for one suite: find the baseline, get results, decide, write the reports."""
+    job = _Job(jc, suite_file)
+    plan = jc.plan
+    baseline = job.baseline()
+    head = job.results(baseline)
+    stopped = _incomplete(head)
+
+    if jc.inputs.shard is not None and not jc.inputs.results_from:
+        shard = jc.inputs.shard.describe()
+        if stopped:
+            return job.solo(head, "error", f"Shard {shard}: {stopped}.", ())
+        return job.solo(
+            head, "pass", f"Shard {shard} ran; the job that merges the shards compares them.", ()
+        )
+
+    if plan.job == "refresh":
+        return _refresh(job, head, stopped)
+
+    if isinstance(baseline, NoBaseline):
+        if stopped:
+            return job.solo(head, "error", f"No verdict: {stopped}.", ())
+        headline = f"No baseline to compare with: {baseline.reason}."
+        return job.solo(head, "inconclusive", headline, ())
+
+    outcome = job.compared(baseline, head)
+    if plan.job == "release" and plan.tag and outcome.verdict not in jc.inputs.fail_on:
+        commit = job.head_sha()
+        jc.store.put(job.slug, commit, head, branch=None, tag=plan.tag)
+        note = f"Stored this run as the baseline of release {plan.tag} ({commit[:7]})."
+        return replace(outcome, notices=(note,), stored=commit)
+    return outcome
+
+
+def _refresh(job: _Job, head: Results, stopped: str | None) -> SuiteOutcome:
+    jc = job.jc
+    commit = job.head_sha()
+    branch = jc.ctx.branch or jc.plan.default_branch
+    if stopped:
+        headline = f"No baseline stored for {commit[:7]}: {stopped}; rerun the job to finish it."
+        return job.solo(head, "error", headline, ())
+    jc.store.put(job.slug, commit, head, branch=branch, tag=None)
+    pruned = jc.store.prune(job.slug, keep_last=jc.inputs.keep_baselines)
+    headline = f"Baseline stored for {commit[:7]} on {branch}."
+    notes = (f"{len(pruned)} older baseline(s) pruned.",) if pruned else ()
+    outcome = job.solo(head, "pass", headline, tuple(inline(n, 200) for n in notes))
+    return replace(outcome, notices=(headline,), stored=commit)
