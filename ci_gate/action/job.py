@@ -254,4 +254,6 @@ def _refresh(job: _Job, head: Results, stopped: str | None) -> SuiteOutcome:
     headline = f"Baseline stored for {commit[:7]} on {branch}."
     notes = (f"{len(pruned)} older baseline(s) pruned.",) if pruned else ()
     outcome = job.solo(head, "pass", headline, tuple(inline(n, 200) for n in notes))
-    return replace(outcome, notices=(headline,), stored=commit)
+    # The artifact store leaves the upload to the workflow, and says what to upload.
+    told = tuple(getattr(jc.store, "notices", ()))
+    return replace(outcome, notices=(headline, *told), stored=commit)

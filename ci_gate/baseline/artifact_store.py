@@ -195,8 +195,8 @@ class ArtifactStore:
                 chosen = wanted or (members if len(members) == 1 else [])
                 if not chosen:
                     raise BaselineError(
-                        f"artifact {name}: no {commit}.json inside (upload the file "
-                        "`ci-gate baseline` wrote)"
+                        f"artifact {name}: no {commit}.json inside (upload the baseline file "
+                        "the refresh step wrote, see docs/action.md#baseline-stores)"
                     )
                 if chosen[0].file_size > MAX_ZIP_BYTES:
                     raise BaselineError(f"artifact {name}: {chosen[0].filename} is too large")
