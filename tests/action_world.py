@@ -7,13 +7,14 @@ runner's ``GITHUB_SHA`` always names a commit of the checkout, and so must the p
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WEBHOOKS = ROOT.parent / "shared" / "data" / "webhooks"
 EXAMPLE = ROOT / "examples" / "support-bot"
 SUITE = "evals/suite.yaml"
+FORK_OWNER = "leodido"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -127,6 +129,49 @@ class World:
         event["repository"]["default_branch"] = self.default_branch
         return event
 
+    def refresh(self, **inputs: str) -> StepResult:
+        """The push to the default branch that stores the baseline of its tip."""
+        sha = git(self.work, "rev-parse", self.default_branch)
+        self.checkout(sha)
+        ref = f"refs/heads/{self.default_branch}"
+        event = self.push_event("push/with-new-branch.payload.json", ref, sha)
+        result = self.step(self.env("push", event, sha, ref, **inputs))
+        assert result.code == 0, result.log
+        return result
+
+    def open_pull(
+        self, number: int, message: str, *, degrade: bool = False, fork: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """A pull request from a new commit on ``feature`` (a fork's, with ``fork``), known to
+        GitHub and checked out; its head sha and its ``opened`` event."""
+        main = self.shas["main"]
+        self.branch("feature", main)
+        if degrade:
+            self.degrade()
+        else:
+            (self.work / "NOTES.md").write_text(f"{message}\n")
+        head = self.commit(f"pr{number}", message)
+        if fork:
+            name = "pull_request/actions-event-path/opened.from-fork.listendev-lstn-217.json"
+            event = self.pull_event(name, number, head, main, fork=True)
+            event["repository"]["full_name"] = self.repo
+            self.gh.add_pull(
+                self.owner,
+                self.name,
+                number,
+                head,
+                main,
+                head_ref="feature",
+                base_ref=self.default_branch,
+                user=FORK_OWNER,
+                from_fork=True,
+            )
+        else:
+            event = self.pull_event("pull_request/opened.payload.json", number, head, main)
+            self.gh.seed_from_event(event)
+        self.checkout(head)
+        return head, event
+
     # -- running the step --------------------------------------------------------------------
     def env(
         self,
@@ -177,6 +222,18 @@ class World:
             outputs=read_outputs(files / "output"),
             summary=_text(files / "summary"),
         )
+
+
+@contextlib.contextmanager
+def open_world(root: Path) -> Iterator[World]:
+    """A fresh world under ``root``, checked at the end for requests GitHub would refuse."""
+    (root / "home").mkdir()
+    with GitHubServer() as gh:
+        world = World(root, gh)
+        world.create()
+        yield world
+        assert gh.violations == []
+        assert gh.response_errors == []
 
 
 def _text(path: Path) -> str:

@@ -15,35 +15,15 @@ import pytest
 
 from ci_gate.publish.sticky import marker
 from ci_gate.results.store import read_results
-from tests.action_world import SUITE, World, git
-from tests.fakes.github_server import READ_TOKEN, GitHubServer
+from tests.action_world import SUITE, World, git, open_world
+from tests.fakes.github_server import READ_TOKEN
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    with GitHubServer() as gh:
-        w = World(tmp_path, gh)
-        w.create()
+    with open_world(tmp_path) as w:
         yield w
-        assert gh.violations == []
-        assert gh.response_errors == []
-
-
-def refresh(w: World) -> None:
-    main = w.shas["main"]
-    w.checkout(main)
-    env = w.env(
-        "push",
-        w.push_event("push/with-new-branch.payload.json", "refs/heads/master", main),
-        main,
-        "refs/heads/master",
-    )
-    result = w.step(env)
-    assert result.code == 0, result.log
-    assert result.outputs["verdict"] == "pass"
 
 
 def comments(w: World, number: int) -> list[str]:
@@ -56,7 +36,7 @@ def writes(w: World) -> list[str]:
 
 def test_push_to_the_default_branch_stores_a_baseline_that_the_next_pr_finds(world: World) -> None:
     w = world
-    refresh(w)
+    w.refresh()
     listing = git(w.origin, "ls-tree", "-r", "--name-only", "ci-gate-baselines")
     assert f"support-bot/{w.shas['main']}.json" in listing.splitlines()
     assert "support-bot/index.json" in listing.splitlines()
@@ -83,7 +63,7 @@ def test_opened_then_synchronize_keeps_one_comment_updated_and_the_exit_code_fol
     world: World,
 ) -> None:
     w = world
-    refresh(w)
+    w.refresh()
     w.branch("feature", w.shas["main"])
     (w.work / "NOTES.md").write_text("a harmless change\n")
     first = w.commit("pr1", "harmless")
@@ -121,7 +101,7 @@ def test_opened_then_synchronize_keeps_one_comment_updated_and_the_exit_code_fol
 
 def test_a_tag_push_gates_the_release_without_commenting(world: World) -> None:
     w = world
-    refresh(w)
+    w.refresh()
     main = w.shas["main"]
     before = len(writes(w))
     event = w.push_event("push/payload.json", "refs/tags/simple-tag", main)
@@ -138,20 +118,8 @@ def test_a_tag_push_gates_the_release_without_commenting(world: World) -> None:
 
 def test_a_read_only_token_falls_back_to_the_summary_with_a_notice(world: World) -> None:
     w = world
-    refresh(w)
-    w.branch("feature", w.shas["main"])
-    w.degrade()
-    head = w.commit("fork", "from a fork")
-    event = w.pull_event(
-        "pull_request/actions-event-path/opened.from-fork.listendev-lstn-217.json",
-        217,
-        head,
-        w.shas["main"],
-        fork=True,
-    )
-    event["repository"]["full_name"] = w.repo
-    w.gh.add_pull(w.owner, w.name, 217, head, w.shas["main"], base_ref="master", from_fork=True)
-    w.checkout(head)
+    w.refresh()
+    head, event = w.open_pull(217, "from a fork", degrade=True, fork=True)
     env = w.env("pull_request", event, head, "refs/pull/217/merge")
     env["INPUT_GITHUB-TOKEN"] = READ_TOKEN
     result = w.step(env)
@@ -199,13 +167,8 @@ def test_bad_input_is_one_line_exit_2_and_a_summary(world: World) -> None:
 
 def test_the_suite_file_anchors_annotations_and_paths_are_relative(world: World) -> None:
     w = world
-    refresh(w)
-    w.branch("feature", w.shas["main"])
-    w.degrade()
-    head = w.commit("pr", "terse")
-    event = w.pull_event("pull_request/opened.payload.json", 2, head, w.shas["main"])
-    w.gh.seed_from_event(event)
-    w.checkout(head)
+    w.refresh()
+    head, event = w.open_pull(2, "terse", degrade=True)
     result = w.step(w.env("pull_request", event, head, "refs/pull/2/merge", comment="false"))
     assert result.code == 1
     errors = [line for line in result.log.splitlines() if line.startswith("::error ")]

@@ -18,6 +18,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 
+from ci_gate.action.inputs import DEFAULTS
+
 ROOT = Path(__file__).parents[1]
 DATA = ROOT.parent / "shared" / "data" / "schemas"
 ACTION_SCHEMA = DATA / "github-action.json"
@@ -112,20 +114,10 @@ def test_action_has_branding() -> None:
     assert set(action()["branding"]) == {"icon", "color"}
 
 
+# What `ci-gate action` assumes when an input is absent must be what the runner passes by default.
 EXPECTED_DEFAULTS = {
+    **{name: value for name, value in DEFAULTS.items() if name != "suite"},
     "github-token": "${{ github.token }}",
-    "baseline-store": "branch",
-    "baseline-branch": "ci-gate-baselines",
-    "mode": "auto",
-    "comment": "true",
-    "fail-on": "fail,error",
-    "shard": "",
-    "fresh": "false",
-    "allowed-hosts": "",
-    "comment-author": "github-actions[bot]",
-    "results-from": "",
-    "keep-baselines": "100",
-    "output-dir": "ci-gate-out",
 }
 
 

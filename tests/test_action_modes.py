@@ -9,19 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.action_world import StepResult, World, git
-from tests.fakes.github_server import GitHubServer
+from tests.action_world import StepResult, World, git, open_world
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    with GitHubServer() as gh:
-        w = World(tmp_path, gh)
-        w.create()
+    with open_world(tmp_path) as w:
         yield w
-        assert gh.violations == []
 
 
 def on_main(w: World, event_name: str = "push", **inputs: str) -> StepResult:

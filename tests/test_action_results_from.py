@@ -11,51 +11,21 @@ from typing import Any
 import pytest
 
 from ci_gate.publish.sticky import marker
-from tests.action_world import World, payload
-from tests.fakes.github_server import READ_TOKEN, GitHubServer
-
-FORK_OWNER = "leodido"
+from tests.action_world import FORK_OWNER, World, open_world, payload
+from tests.fakes.github_server import READ_TOKEN
 
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    (tmp_path / "home").mkdir()
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    with GitHubServer() as gh:
-        w = World(tmp_path, gh)
-        w.create()
-        main = w.shas["main"]
-        event = w.push_event("push/with-new-branch.payload.json", "refs/heads/master", main)
-        assert w.step(w.env("push", event, main, "refs/heads/master")).code == 0
+    with open_world(tmp_path) as w:
+        w.refresh()
         yield w
-        assert gh.violations == []
 
 
 def fork_run(w: World) -> tuple[str, Path]:
     """The first workflow of the pair: a fork's PR, read-only token, no comment; its results."""
-    w.branch("feature", w.shas["main"])
-    w.degrade()
-    head = w.commit("fork", "terse answers")
-    w.gh.add_pull(
-        w.owner,
-        w.name,
-        217,
-        head,
-        w.shas["main"],
-        head_ref="feature",
-        base_ref="master",
-        user=FORK_OWNER,
-        from_fork=True,
-    )
-    event = w.pull_event(
-        "pull_request/actions-event-path/opened.from-fork.listendev-lstn-217.json",
-        217,
-        head,
-        w.shas["main"],
-        fork=True,
-    )
-    event["repository"]["full_name"] = w.repo
-    w.checkout(head)
+    head, event = w.open_pull(217, "terse answers", degrade=True, fork=True)
     env = w.env("pull_request", event, head, "refs/pull/217/merge", comment="false")
     env["INPUT_GITHUB-TOKEN"] = READ_TOKEN
     result = w.step(env)

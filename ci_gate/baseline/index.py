@@ -36,7 +36,7 @@ class IndexEntry:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _created_at(results: Results) -> str:
@@ -47,7 +47,7 @@ def _created_at(results: Results) -> str:
         return _now()
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return parsed.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def entry_for(
