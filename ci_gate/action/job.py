@@ -37,6 +37,7 @@ from ci_gate.report.markdown import render_markdown
 from ci_gate.report.sanitize import inline
 from ci_gate.report.solo import render_solo
 from ci_gate.results.model import Results
+from ci_gate.run.shard import Shard
 from ci_gate.suite.load import load_suite
 from ci_gate.suite.model import Suite
 
@@ -56,7 +57,6 @@ class SuiteOutcome:
     report_path: str | None = None
     annotations: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()  # plain text, for the job log
-    stored: str | None = None  # the commit whose baseline this step stored
     exit_code: int | None = None  # set when the suite could not be handled at all
 
 
@@ -113,11 +113,20 @@ class _Job:
             return last_release(jc.store, self.slug, jc.ctx.workspace, head, branch, plan.tag)
         return at_merge_base(jc.store, self.slug, jc.ctx.workspace, head, branch)
 
+    @property
+    def shard(self) -> Shard | None:
+        """The shard this step runs; none when it merges shards from ``results-from``."""
+        return self.jc.inputs.shard if not self.jc.inputs.results_from else None
+
+    @property
+    def results_file(self) -> Path:
+        shard = self.shard
+        name = f"results-shard-{shard.index}-of-{shard.count}.json" if shard else "results.json"
+        return self.out / name
+
     def results(self, baseline: BaselinePick | NoBaseline) -> Results:
         jc = self.jc
-        shard = jc.inputs.shard if not jc.inputs.results_from else None
-        name = f"results-shard-{shard.index}-of-{shard.count}.json" if shard else "results.json"
-        output = self.out / name
+        output = self.results_file
         if jc.inputs.results_from:
             folder = jc.ctx.workspace / jc.inputs.results_from
             return collect(folder, self.suite.name, output)
@@ -132,7 +141,7 @@ class _Job:
             cache_dir=Path(jc.env.get("CI_GATE_CACHE_DIR") or jc.ctx.workspace / ".ci-gate/cache"),
             fresh=fresh,
             reuse_from=baseline.results if isinstance(baseline, BaselinePick) else None,
-            shard=shard,
+            shard=self.shard,
         )
 
     def write_reports(self, markdown: str, *files: tuple[str, str]) -> str:
@@ -155,14 +164,9 @@ class _Job:
             verdict=verdict,
             headline=headline,
             markdown=markdown,
-            results_path=_rel(self.jc.ctx, self._results_file(results)),
+            results_path=_rel(self.jc.ctx, self.results_file),
             report_path=self.write_reports(markdown),
         )
-
-    def _results_file(self, results: Results) -> Path:
-        shard = self.jc.inputs.shard if not self.jc.inputs.results_from else None
-        name = f"results-shard-{shard.index}-of-{shard.count}.json" if shard else "results.json"
-        return self.out / name
 
     def compared(self, base: BaselinePick, head: Results) -> SuiteOutcome:
         jc = self.jc
@@ -195,7 +199,7 @@ class _Job:
             verdict=gate.verdict,
             headline=gate.headline,
             markdown=markdown,
-            results_path=_rel(jc.ctx, self._results_file(head)),
+            results_path=_rel(jc.ctx, self.results_file),
             report_path=path,
             annotations=tuple(annotations),
         )
@@ -216,8 +220,8 @@ def run_job(jc: JobContext, suite_file: str) -> SuiteOutcome:
     head = job.results(baseline)
     stopped = _incomplete(head)
 
-    if jc.inputs.shard is not None and not jc.inputs.results_from:
-        shard = jc.inputs.shard.describe()
+    if job.shard is not None:
+        shard = job.shard.describe()
         if stopped:
             return job.solo(head, "error", f"Shard {shard}: {stopped}.", ())
         return job.solo(
@@ -238,7 +242,7 @@ def run_job(jc: JobContext, suite_file: str) -> SuiteOutcome:
         commit = job.head_sha()
         jc.store.put(job.slug, commit, head, branch=None, tag=plan.tag)
         note = f"Stored this run as the baseline of release {plan.tag} ({commit[:7]})."
-        return replace(outcome, notices=(note,), stored=commit)
+        return replace(outcome, notices=(note,))
     return outcome
 
 
@@ -256,4 +260,4 @@ def _refresh(job: _Job, head: Results, stopped: str | None) -> SuiteOutcome:
     outcome = job.solo(head, "pass", headline, tuple(inline(n, 200) for n in notes))
     # The artifact store leaves the upload to the workflow, and says what to upload.
     told = tuple(getattr(jc.store, "notices", ()))
-    return replace(outcome, notices=(headline, *told), stored=commit)
+    return replace(outcome, notices=(headline, *told))
