@@ -8,6 +8,8 @@ from ci_gate.suite.model import JSON, AssertionSpec, Case
 
 BUILTINS = [
     "contains",
+    "context-precision",
+    "context-recall",
     "equals",
     "is-json",
     "json-schema",
@@ -17,6 +19,10 @@ BUILTINS = [
     "refusal",
     "regex",
     "starts-with",
+    "tool-args",
+    "tool-called",
+    "tool-not-called",
+    "tool-order",
 ]
 
 
@@ -146,8 +152,17 @@ def test_every_builtin_survives_hostile_output(name: str) -> None:
         "number": 1,
         "regex": "x",
         "starts-with": "x",
+        "tool-called": "x",
+        "tool-not-called": "x",
+        "tool-order": ["x"],
+        "context-recall": ["x"],
+        "context-precision": ["x"],
     }
-    options: dict[str, JSON] = {"length": {"max": 3}}
+    options: dict[str, JSON] = {
+        "length": {"max": 3},
+        "tool-args": {"tool": "x", "schema": {}},
+        "context-precision": {"min": 0.5},
+    }
     s = spec(name, values.get(name), **options.get(name, {}))
     assert registry.check_spec(s) == []
     for text in ("", "\x00\x1b[2J\r\n\u202e", "\ud800", "🙂" * 10_000, "```json\n\n```"):

@@ -14,6 +14,8 @@ _BUILTIN_MODULES = (
     "ci_gate.assertions.text",
     "ci_gate.assertions.structured",
     "ci_gate.assertions.refusal",
+    "ci_gate.assertions.tools",
+    "ci_gate.assertions.retrieval",
 )
 
 _REGISTRY: dict[str, AssertionType] = {}

@@ -17,6 +17,8 @@ Default layer of each type, i.e. where to look first when it regresses::
     number        knowledge      the right quantity
     length        format         how long the answer is
     refusal       safety         refusing (or not) is a safety behaviour
+    tool-*        tools          which tools the model called, how and in what order
+    context-*     knowledge      what the retriever found decides what the answer can know
 
 A suite can override the layer of any single assertion with its ``layer`` key.
 """
@@ -133,6 +135,30 @@ RULES: Mapping[str, TypeRules] = MappingProxyType(
             ),
         ),
         "refusal": TypeRules("safety", ValueRule(("bool",), default=True)),
+        # Tool calls (ci_gate.assertions.tools).
+        "tool-called": TypeRules(
+            "tools",
+            ValueRule(("strings",), required=True),
+            _opts(times=OptionRule("int", None, minimum=1)),
+        ),
+        "tool-not-called": TypeRules("tools", ValueRule(("strings",), required=True)),
+        "tool-args": TypeRules(
+            "tools", ValueRule(), _opts(tool=OptionRule("string"), schema=OptionRule("object"))
+        ),
+        "tool-order": TypeRules(
+            "tools", ValueRule(("strings",), required=True), _opts(exact=OptionRule("bool", False))
+        ),
+        # Retrieval (ci_gate.assertions.retrieval); precision's min has no default on purpose.
+        "context-recall": TypeRules(
+            "knowledge",
+            ValueRule(("strings",), required=True),
+            _opts(min=OptionRule("number", 1.0, minimum=0)),
+        ),
+        "context-precision": TypeRules(
+            "knowledge",
+            ValueRule(("strings",), required=True),
+            _opts(min=OptionRule("number", None, minimum=0)),
+        ),
     }
 )
 

@@ -169,9 +169,13 @@ def _ref_problems(schema: dict[str, Any]) -> list[str]:
 
 def _check_schema(spec: AssertionSpec) -> list[str]:
     problems = check_shape(spec)
-    schema = spec.value
-    if problems or not isinstance(schema, dict):
+    if problems or not isinstance(spec.value, dict):
         return problems
+    return schema_problems(spec.value)
+
+
+def schema_problems(schema: dict[str, Any]) -> list[str]:
+    """Load-time problems with a JSON Schema written in a suite (also used by tool-args)."""
     if "$schema" in schema and not isinstance(schema["$schema"], str):
         return ["schema $schema must be a string (a draft URI)"]
     cls = _validator_class(schema)
@@ -238,19 +242,29 @@ def json_schema(spec: AssertionSpec, output: Output, case: Case) -> AssertionRes
         value, fenced = parse_json(output.text)
     except NotJson as exc:
         return result(False, 0.0, f"{exc}: {excerpt(output.text)}")
-    validator = _validator(json.dumps(spec.value, sort_keys=True))
+    error = schema_error(spec.value, value, what="output")
+    if error is None:
+        return result(True, 1.0, f"valid against the schema{_fenced_note(fenced)}")
+    return result(False, 0.0, error)
+
+
+def schema_error(schema: dict[str, Any], value: JSON, *, what: str) -> str | None:
+    """None when ``value`` validates against ``schema`` (checked at load time by
+    ``schema_problems``), else a one-line reason: the first failing path and how many other
+    errors there were. ``what`` names the value ("output", "arguments") in other failures."""
+    validator = _validator(json.dumps(schema, sort_keys=True))
     try:
         errors = list(validator.iter_errors(value))
     except Unresolvable as exc:
-        return result(False, 0.0, f"the schema has a $ref that cannot be resolved: {exc}")
+        return one_line(f"the schema has a $ref that cannot be resolved: {exc}")
     except RecursionError:
-        return result(False, 0.0, "the output is nested too deeply to validate")
+        return f"the {what} is nested too deeply to validate"
     if not errors:
-        return result(True, 1.0, f"valid against the schema{_fenced_note(fenced)}")
+        return None
     best = _first_error(errors, value)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     message = one_line(best.message, 200)
-    return result(False, 0.0, f"{json_path(best.absolute_path)}: {message}{more}")
+    return f"{json_path(best.absolute_path)}: {message}{more}"
 
 
 # --- number ------------------------------------------------------------------------------------
