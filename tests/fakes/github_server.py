@@ -20,7 +20,6 @@ order, or the next ones whose "METHOD /path" contains ``match``.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import socket
@@ -45,6 +44,7 @@ from tests.fakes.github_state import (
     State,
 )
 from tests.fakes.github_storage import STORAGE_ROUTES
+from tests.fakes.threaded_server import ThreadedServer
 
 WRITE_TOKEN = "ghs_fakeWriteToken000000000000000000000"
 READ_TOKEN = "ghs_fakeReadOnlyToken0000000000000000000"
@@ -106,7 +106,9 @@ def _default_error_body(status: int, retry_after: str | None) -> dict[str, Any]:
     }
 
 
-class GitHubServer(Seeding):
+class GitHubServer(ThreadedServer, Seeding):
+    thread_name = "github-server"
+
     def __init__(
         self,
         *,
@@ -116,6 +118,7 @@ class GitHubServer(Seeding):
         clock: Callable[[], datetime] | None = None,
         description: ApiDescription | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.state = State(clock) if clock is not None else State()
         self.api = description or load_description()
         self.requests: list[RecordedRequest] = []
@@ -124,17 +127,10 @@ class GitHubServer(Seeding):
         # Requests for artifact zips that carried a GitHub token: real clients drop it when the
         # redirect leaves api.github.com (storage is another host; so is ``blob_host`` here).
         self.blob_token_leaks: list[str] = []
-        self._host = host
-        self._port = port
         self._blob_host = blob_host
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._request_ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
         self.token(WRITE_TOKEN, ACTIONS_BOT, "write", "app")
         self.token(READ_TOKEN, ACTIONS_BOT, "read", "app")
         self.token(USER_TOKEN, "octocat", "write", "user")
@@ -180,10 +176,6 @@ class GitHubServer(Seeding):
             return None
 
     # -- lifecycle --------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
     def __enter__(self) -> GitHubServer:
         self.start()
         return self
@@ -191,44 +183,10 @@ class GitHubServer(Seeding):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="github-server", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            if self._runner is not None:
-                loop.run_until_complete(self._runner.cleanup())
-            loop.close()
-
-    async def _serve(self) -> None:
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._host, self._port).start()
-        self._port = self._runner.addresses[0][1]
+        return app
 
     # -- requests ---------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:

@@ -47,6 +47,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.threaded_server import ThreadedServer
+
 MODES = ("ok", "non_json", "missing_usage", "truncated", "short_body", "reset")
 _DROPPED_HEADERS = frozenset(
     {"content-length", "connection", "transfer-encoding", "content-encoding"}
@@ -90,7 +92,9 @@ class RecordedRequest:
     raw: bytes
 
 
-class ModelServer:
+class ModelServer(ThreadedServer):
+    thread_name = "model-server"
+
     def __init__(
         self,
         service_ms: float = 0.0,
@@ -110,18 +114,12 @@ class ModelServer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._record = record
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._arrived = 0
         self._waiters: list[tuple[int, threading.Event]] = []
-        self._runner: web.AppRunner | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     # -- fault plan -----------------------------------------------------------------------
     def push(self, *faults: Fault) -> None:
@@ -185,14 +183,6 @@ class ModelServer:
             return fault
 
     # -- lifecycle --------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://{self._host}:{self._port}"
-
-    @property
-    def port(self) -> int:
-        return self._port
-
     def __enter__(self) -> ModelServer:
         self.start()
         return self
@@ -200,60 +190,16 @@ class ModelServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> None:
-        """Serve from a background thread with its own event loop; returns once bound."""
-        self._thread = threading.Thread(target=self._run, name="model-server", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self.serve())
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self.close())
-            # Handlers still sleeping (a slow reply nobody waits for) must not outlive the loop.
-            pending = asyncio.all_tasks(loop)
-            if pending:
-                loop.run_until_complete(_cancel(pending))
-            loop.close()
-
-    async def serve(self) -> None:
-        """Bind and start serving on the running loop (``url`` is valid afterwards)."""
+    def make_app(self) -> web.Application:
         app = web.Application()
         for path in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
             app.router.add_post(path, self._handle)
-        # handler_cancellation: a client that gave up (timeout) stops its handler, as in real
-        # servers; a short shutdown_timeout keeps stop() fast with slow replies in flight.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.1
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def runner_options(self) -> dict[str, Any]:
+        # handler_cancellation: a client that gave up (timeout) stops its handler, as in real
+        # servers.
+        return {**super().runner_options(), "handler_cancellation": True}
 
     # -- requests ---------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -362,12 +308,6 @@ class ModelServer:
                     "request_id": "req_fake",
                 }
         return _json_reply(body, fault.status, fault.headers)
-
-
-async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _json_reply(body: Any, status: int, headers: Mapping[str, str]) -> web.Response:
