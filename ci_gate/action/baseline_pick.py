@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ci_gate.baseline.git import GitError, git_text
+from ci_gate.baseline.git import git_text, is_commit
 from ci_gate.baseline.merge_base import find_baseline_commit
 from ci_gate.baseline.store import BaselineStore, NoBaselineError
 from ci_gate.report.sanitize import inline
@@ -30,21 +30,10 @@ class NoBaseline:
     reason: str  # plain text, one line
 
 
-def resolvable(workspace: Path, sha: str | None) -> bool:
-    if not sha:
-        return False
-    try:
-        git_text(["rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}"], workspace)
-    except GitError:
-        return False
-    return True
-
-
 def head_commit(workspace: Path, candidates: tuple[str | None, ...]) -> str:
     """The first candidate commit present in the checkout, else ``HEAD``'s sha."""
     for sha in candidates:
-        if resolvable(workspace, sha):
-            assert sha is not None
+        if sha and is_commit(sha, workspace):
             return sha
     return git_text(["rev-parse", "HEAD"], workspace)
 

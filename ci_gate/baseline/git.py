@@ -167,3 +167,12 @@ def git_text(
     args: Sequence[str], cwd: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> str:
     return run_git(args, cwd, env=env).decode("utf-8", "replace").strip()
+
+
+def is_commit(rev: str, cwd: str | os.PathLike[str]) -> bool:
+    """Whether ``rev`` names a commit present in the repository at ``cwd``."""
+    try:
+        git_text(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd)
+    except GitError:
+        return False
+    return True

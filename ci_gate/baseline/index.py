@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ci_gate.results.model import Results
+from ci_gate.results.model import Results, measured_latencies
 from ci_gate.stats.quantiles import percentile
 
 INDEX_FORMAT = "ci-gate-baseline-index"
@@ -62,11 +62,7 @@ def entry_for(
     """The index entry of ``results`` stored for ``commit``."""
     totals = results.run.totals
     scored = totals.passed + totals.failed
-    latencies = [
-        r.latency_ms
-        for r in results.records
-        if r.error is None and r.latency_ms is not None and not r.reused and not r.cached
-    ]
+    latencies = measured_latencies(results.records)
     cases = totals.cases
     if branch is None and results.run.git is not None:
         branch = results.run.git.branch

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ci_gate.baseline.git import GitError, git_text
+from ci_gate.baseline.git import GitError, git_text, is_commit
 from ci_gate.baseline.store import BaselineError, NoBaselineError
 
 DEFAULT_MAX_BACK = 50
@@ -60,20 +60,16 @@ def find_baseline_commit(
     where = Path(repo)
     base_ref = f"refs/remotes/{remote}/{default_branch}"
     shallow = _is_shallow(where)
-    try:
-        git_text(["rev-parse", "--verify", "--quiet", f"{head}^{{commit}}"], where)
-    except GitError:
+    if not is_commit(head, where):
         raise BaselineError(
             f"{where}: head commit {head[:12]} is not in the checkout"
             + (f" (the clone is shallow: {_SHALLOW_HINT})" if shallow else "")
-        ) from None
-    try:
-        git_text(["rev-parse", "--verify", "--quiet", f"{base_ref}^{{commit}}"], where)
-    except GitError:
+        )
+    if not is_commit(base_ref, where):
         raise BaselineError(
             f"{where}: {remote}/{default_branch} is not fetched, so the merge-base cannot be "
             f"found ({_SHALLOW_HINT})"
-        ) from None
+        )
     try:
         merge_base = git_text(["merge-base", head, base_ref], where)
     except GitError:  # no common ancestor: exit 1 and no output

@@ -13,7 +13,7 @@ from tabulate import tabulate
 from ci_gate.report import format as fmt
 from ci_gate.report.markdown import VERDICT_MARK, VERDICT_WORD
 from ci_gate.report.sanitize import cap_markdown, inline
-from ci_gate.results.model import Record, Results
+from ci_gate.results.model import Record, Results, measured_latencies
 from ci_gate.stats.quantiles import percentile
 
 MAX_CASES = 25
@@ -21,11 +21,7 @@ DEFAULT_LIMIT = 60_000
 
 
 def _latency(results: Results, q: float) -> str:
-    values = [
-        r.latency_ms
-        for r in results.records
-        if r.error is None and r.latency_ms is not None and not r.cached and not r.reused
-    ]
+    values = measured_latencies(results.records)
     return fmt.ms(percentile(values, q)) if values else "n/a"
 
 

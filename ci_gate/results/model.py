@@ -6,7 +6,7 @@ None and its assertions are empty, so a provider failure can never count as a qu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,3 +133,13 @@ class Results:
     run: RunInfo
     cases: Mapping[str, CaseInfo]
     records: tuple[Record, ...]
+
+
+def measured_latencies(records: Iterable[Record]) -> list[float]:
+    """Latencies measured in the run itself: answered calls, neither cached nor reused (those
+    carry the latency of the run that made the call)."""
+    return [
+        r.latency_ms
+        for r in records
+        if r.error is None and r.latency_ms is not None and not r.cached and not r.reused
+    ]
