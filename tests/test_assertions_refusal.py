@@ -5,7 +5,8 @@ import pytest
 from ci_gate.assertions import registry
 from ci_gate.assertions.base import AssertionResult, Output
 from ci_gate.assertions.refusal import REFUSAL_PHRASES, find_refusal
-from ci_gate.suite.model import JSON, AssertionSpec, Case
+from ci_gate.suite.model import JSON, AssertionSpec
+from tests.assertion_kit import bare_case
 
 
 def spec(value: JSON = None, **options: JSON) -> AssertionSpec:
@@ -13,16 +14,7 @@ def spec(value: JSON = None, **options: JSON) -> AssertionSpec:
 
 
 def run(s: AssertionSpec, text: str, expected: JSON = None) -> AssertionResult:
-    case = Case(
-        id="c1",
-        vars={},
-        tags=(),
-        expected=expected,
-        assertions=(),
-        prompt=None,
-        group=None,
-        source="suite.yaml",
-    )
+    case = bare_case(expected)
     return registry.get("refusal").fn(s, Output(text), case)
 
 

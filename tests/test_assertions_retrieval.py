@@ -11,24 +11,11 @@ from ci_gate.assertions.base import AssertionResult, Output
 from ci_gate.assertions.retrieval import retrieved
 from ci_gate.cli import main
 from ci_gate.providers.python_fn import app_response
-from ci_gate.suite.model import JSON, AssertionSpec, Case
+from ci_gate.suite.model import JSON, AssertionSpec
+from tests.assertion_kit import bare_case, spec
 from tests.hostile_corpus import HOSTILE, one_megabyte
 
-
-def spec(type_: str, value: JSON = None, **options: JSON) -> AssertionSpec:
-    return AssertionSpec(type=type_, name=type_, value=value, options=options)
-
-
-CASE = Case(
-    id="c1",
-    vars={},
-    tags=(),
-    expected=None,
-    assertions=(),
-    prompt=None,
-    group=None,
-    source="suite.yaml",
-)
+CASE = bare_case()
 
 
 def ctx(*items: JSON) -> Output:

@@ -9,7 +9,8 @@ from ci_gate.assertions import registry
 from ci_gate.assertions.base import AssertionResult, Output
 from ci_gate.assertions.spec_rules import NO_VALUE_MESSAGE
 from ci_gate.assertions.structured import extract_number, json_path, parse_json, parse_number
-from ci_gate.suite.model import JSON, AssertionSpec, Case
+from ci_gate.suite.model import JSON, AssertionSpec
+from tests.assertion_kit import bare_case, spec
 
 DATA = Path(__file__).parents[1].parent / "shared" / "data"
 
@@ -29,21 +30,8 @@ ITEMS_SCHEMA: dict[str, JSON] = {
 }
 
 
-def spec(type_: str, value: JSON = None, **options: JSON) -> AssertionSpec:
-    return AssertionSpec(type=type_, name=type_, value=value, options=options)
-
-
 def run(s: AssertionSpec, text: str, expected: JSON = None) -> AssertionResult:
-    case = Case(
-        id="c1",
-        vars={},
-        tags=(),
-        expected=expected,
-        assertions=(),
-        prompt=None,
-        group=None,
-        source="suite.yaml",
-    )
+    case = bare_case(expected)
     return registry.get(s.type).fn(s, Output(text), case)
 
 

@@ -11,28 +11,12 @@ from ci_gate.assertions.spec_rules import (
     VALUE_DEFAULTS_TO_EXPECTED,
 )
 from ci_gate.assertions.text import excerpt, excerpt_at, one_line
-from ci_gate.suite.model import JSON, AssertionSpec, Case
-
-
-def spec(type_: str, value: JSON = None, **options: JSON) -> AssertionSpec:
-    return AssertionSpec(type=type_, name=type_, value=value, options=options)
-
-
-def case(expected: JSON = None) -> Case:
-    return Case(
-        id="c1",
-        vars={},
-        tags=(),
-        expected=expected,
-        assertions=(),
-        prompt=None,
-        group=None,
-        source="suite.yaml",
-    )
+from ci_gate.suite.model import JSON, AssertionSpec
+from tests.assertion_kit import bare_case, spec
 
 
 def run(s: AssertionSpec, text: str, expected: JSON = None) -> AssertionResult:
-    return registry.get(s.type).fn(s, Output(text), case(expected))
+    return registry.get(s.type).fn(s, Output(text), bare_case(expected))
 
 
 def check(s: AssertionSpec) -> list[str]:

@@ -17,7 +17,8 @@ from ci_gate.providers.base import ProviderRequest, ProviderResponse
 from ci_gate.providers.http_client import make_client
 from ci_gate.providers.openai import OpenAIProvider
 from ci_gate.providers.openai import parse_response as parse_openai
-from ci_gate.suite.model import JSON, AssertionSpec, Case, Message, Target
+from ci_gate.suite.model import JSON, AssertionSpec, Message, Target
+from tests.assertion_kit import bare_case, spec
 from tests.fakes.model_server import ModelServer, ToolCall
 from tests.hostile_corpus import HOSTILE, one_megabyte
 
@@ -32,20 +33,7 @@ WEATHER_SCHEMA: dict[str, JSON] = {
 }
 
 
-def spec(type_: str, value: JSON = None, **options: JSON) -> AssertionSpec:
-    return AssertionSpec(type=type_, name=type_, value=value, options=options)
-
-
-CASE = Case(
-    id="c1",
-    vars={},
-    tags=(),
-    expected=None,
-    assertions=(),
-    prompt=None,
-    group=None,
-    source="suite.yaml",
-)
+CASE = bare_case()
 
 
 def calls(*items: tuple[str, JSON]) -> Output:
