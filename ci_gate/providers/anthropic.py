@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
-from ci_gate.providers.endpoint import model_endpoint
+from ci_gate.providers.endpoint import EndpointProvider
 from ci_gate.providers.http_client import (
     merge_headers,
     request_json,
@@ -33,31 +33,16 @@ API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
 
 
-class AnthropicProvider:
-    def __init__(self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str]) -> None:
-        self.target = target
-        self._client = client
-        endpoint = model_endpoint(
-            target,
-            env,
-            default_base_url=DEFAULT_BASE_URL,
-            default_key_env=DEFAULT_KEY_ENV,
-            path="/v1/messages",
-        )
-        self._endpoint = endpoint
-        self._api_key = endpoint.api_key
-        self._url = endpoint.url
-        self._extra_headers = endpoint.headers
-        self._model = endpoint.model
-
-    def cache_identity(self) -> Mapping[str, Any]:
-        return self._endpoint.cache_identity()
+class AnthropicProvider(EndpointProvider):
+    default_base_url = DEFAULT_BASE_URL
+    default_key_env = DEFAULT_KEY_ENV
+    path = "/v1/messages"
 
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         messages = chat_messages(request, provider="anthropic")
         system = [m["content"] for m in messages if m["role"] == "system"]
         turns = [m for m in messages if m["role"] != "system"]
-        body: dict[str, Any] = {"model": self._model, "messages": turns}
+        body: dict[str, Any] = {"model": self._endpoint.model, "messages": turns}
         if system:
             body["system"] = "\n\n".join(system)
         params = request_params(self.target, request)
@@ -67,18 +52,18 @@ class AnthropicProvider:
 
     async def call(self, request: ProviderRequest) -> ProviderResponse:
         # The suite may pin another API version through headers; the key always comes from env.
-        versioned = merge_headers({"anthropic-version": API_VERSION}, self._extra_headers)
-        headers = merge_headers(versioned, {"x-api-key": self._api_key})
+        versioned = merge_headers({"anthropic-version": API_VERSION}, self._endpoint.headers)
+        headers = merge_headers(versioned, {"x-api-key": self._endpoint.api_key})
         reply = await request_json(
             self._client,
             "POST",
-            self._url,
+            self._endpoint.url,
             headers=headers,
             body=self.body(request),
             timeout_s=self.target.timeout_s,
-            secrets=(self._api_key,),
+            secrets=(self._endpoint.api_key,),
         )
-        return parse_response(reply.body, latency_ms=reply.latency_ms, model=self._model)
+        return parse_response(reply.body, latency_ms=reply.latency_ms, model=self._endpoint.model)
 
     async def aclose(self) -> None:
         return None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+import httpx
 
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers.http_client import api_key, check_url, string_headers
@@ -55,3 +57,26 @@ def model_endpoint(
         headers=string_headers(options.get("headers")),
         model=target.model,
     )
+
+
+class EndpointProvider:
+    """What the hosted model API providers share: the target, the run's client, the endpoint
+    checked once at build time, and a cache identity taken from it."""
+
+    default_base_url: ClassVar[str]
+    default_key_env: ClassVar[str]
+    path: ClassVar[str]
+
+    def __init__(self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str]) -> None:
+        self.target = target
+        self._client = client
+        self._endpoint = model_endpoint(
+            target,
+            env,
+            default_base_url=self.default_base_url,
+            default_key_env=self.default_key_env,
+            path=self.path,
+        )
+
+    def cache_identity(self) -> Mapping[str, Any]:
+        return self._endpoint.cache_identity()

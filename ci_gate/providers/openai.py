@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
-from ci_gate.providers.endpoint import model_endpoint
+from ci_gate.providers.endpoint import EndpointProvider
 from ci_gate.providers.http_client import (
     merge_headers,
     request_json,
@@ -50,45 +50,32 @@ def request_params(target: Target, request: ProviderRequest) -> dict[str, Any]:
     return {**dict(target.params), **dict(request.params)}
 
 
-class OpenAIProvider:
-    def __init__(self, target: Target, client: httpx.AsyncClient, env: Mapping[str, str]) -> None:
-        self.target = target
-        self._client = client
-        endpoint = model_endpoint(
-            target,
-            env,
-            default_base_url=DEFAULT_BASE_URL,
-            default_key_env=DEFAULT_KEY_ENV,
-            path="/chat/completions",
-        )
-        self._endpoint = endpoint
-        self._api_key = endpoint.api_key
-        self._url = endpoint.url
-        self._extra_headers = endpoint.headers
-        self._model = endpoint.model
-
-    def cache_identity(self) -> Mapping[str, Any]:
-        return self._endpoint.cache_identity()
+class OpenAIProvider(EndpointProvider):
+    default_base_url = DEFAULT_BASE_URL
+    default_key_env = DEFAULT_KEY_ENV
+    path = "/chat/completions"
 
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         params = request_params(self.target, request)
         messages = chat_messages(request, provider="openai")
-        body: dict[str, Any] = {"model": self._model, "messages": messages}
+        body: dict[str, Any] = {"model": self._endpoint.model, "messages": messages}
         body.update({k: v for k, v in params.items() if k not in body})
         return body
 
     async def call(self, request: ProviderRequest) -> ProviderResponse:
-        headers = merge_headers(self._extra_headers, {"authorization": f"Bearer {self._api_key}"})
+        headers = merge_headers(
+            self._endpoint.headers, {"authorization": f"Bearer {self._endpoint.api_key}"}
+        )
         reply = await request_json(
             self._client,
             "POST",
-            self._url,
+            self._endpoint.url,
             headers=headers,
             body=self.body(request),
             timeout_s=self.target.timeout_s,
-            secrets=(self._api_key,),
+            secrets=(self._endpoint.api_key,),
         )
-        return parse_response(reply.body, latency_ms=reply.latency_ms, model=self._model)
+        return parse_response(reply.body, latency_ms=reply.latency_ms, model=self._endpoint.model)
 
     async def aclose(self) -> None:
         return None
