@@ -23,7 +23,7 @@ import numpy as np
 from ci_gate.compare.model import MetricDelta
 from ci_gate.compare.pairing import Bools, Floats, Groups, Pairing, RunArrays
 from ci_gate.compare.quality import Settings
-from ci_gate.stats import paired_delta, quantile_delta
+from ci_gate.stats import quantile_delta
 
 PERCENTILES = (50, 95, 99)
 
@@ -131,14 +131,7 @@ def cost_metrics(pairing: Pairing, groups: Groups | None, settings: Settings) ->
     else:
         index = np.flatnonzero(cases)
         sub = None if groups is None else groups.subset(index)
-        est = paired_delta(
-            base[cases],
-            head[cases],
-            None if sub is None else sub.labels,
-            resamples=settings.resamples,
-            seed=settings.seed,
-            confidence=settings.confidence,
-        )
+        est = settings.estimate(base[cases], head[cases], None if sub is None else sub.labels)
         n = int(index.size)
         note = f"list price over {n} compared cases, all their paired samples"
         if est.note:

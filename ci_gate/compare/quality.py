@@ -35,6 +35,7 @@ from ci_gate.compare.model import MetricDelta, MetricKind
 from ci_gate.compare.outcomes import Outcomes, Paired
 from ci_gate.compare.pairing import Bools, Floats, Groups, Ints, Pairing
 from ci_gate.stats import (
+    DeltaEstimate,
     mcnemar_exact,
     mcnemar_exact_worse,
     paired_delta,
@@ -52,6 +53,22 @@ class Settings:
     # Pass/fail metrics with identical inputs have identical results (every call is seeded the
     # same way): a layer with one assertion, a pass rate decided by one assertion. Computed once.
     memo: dict[bytes, MetricDelta] = field(default_factory=dict, compare=False, repr=False)
+
+    def estimate(
+        self, base: Floats, head: Floats, labels: list[int | None] | None
+    ) -> DeltaEstimate:
+        """The paired bootstrap of ``mean(head) - mean(base)`` with these settings."""
+        return paired_delta(
+            base,
+            head,
+            labels,
+            resamples=self.resamples,
+            seed=self.seed,
+            confidence=self.confidence,
+        )
+
+    def p_value(self, base: Floats, head: Floats, labels: list[int | None] | None) -> float:
+        return paired_p_value(base, head, labels, resamples=self.resamples, seed=self.seed)
 
 
 @dataclass(frozen=True)
@@ -125,14 +142,7 @@ def _pass_fail_metric(
     kind: MetricKind,
 ) -> MetricDelta:
     labels = None if groups is None else groups.labels
-    est = paired_delta(
-        base,
-        head,
-        labels,
-        resamples=settings.resamples,
-        seed=settings.seed,
-        confidence=settings.confidence,
-    )
+    est = settings.estimate(base, head, labels)
     base_major, head_major = base > 0.5, head > 0.5
     regressed = int(np.count_nonzero(base_major & ~head_major))
     fixed = int(np.count_nonzero(~base_major & head_major))
@@ -140,9 +150,7 @@ def _pass_fail_metric(
     if groups is None:
         p_value, p_worse = mcnemar_exact(regressed, fixed), mcnemar_exact_worse(regressed, fixed)
     else:
-        p_value = paired_p_value(
-            base, head, labels, resamples=settings.resamples, seed=settings.seed
-        )
+        p_value = settings.p_value(base, head, labels)
         p_worse = one_sided_worse(p_value, est.delta)
         note = "; ".join(n for n in (GROUPED_NOTE, note) if n)
     return MetricDelta(
@@ -173,15 +181,8 @@ def score_metric(
     base, head = values.base_score[use], values.head_score[use]
     sub = _subgroups(groups, index)
     labels = None if sub is None else sub.labels
-    est = paired_delta(
-        base,
-        head,
-        labels,
-        resamples=settings.resamples,
-        seed=settings.seed,
-        confidence=settings.confidence,
-    )
-    p_value = paired_p_value(base, head, labels, resamples=settings.resamples, seed=settings.seed)
+    est = settings.estimate(base, head, labels)
+    p_value = settings.p_value(base, head, labels)
     note = "; ".join(n for n in (GROUPED_NOTE if sub is not None else None, est.note) if n)
     return MetricDelta(
         key="quality.score",
