@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from ci_gate.action.baseline_pick import (
@@ -101,13 +102,16 @@ class _Job:
         self.out = jc.ctx.workspace / jc.inputs.output_dir / self.slug
 
     # -- the steps --------------------------------------------------------------------------
+    @cached_property
     def head_sha(self) -> str:
+        """The commit under test (asked of git once: the baseline, the store and the report
+        all name it)."""
         jc = self.jc
         return head_commit(jc.ctx.workspace, (*jc.head_candidates, jc.ctx.sha))
 
     def baseline(self) -> BaselinePick | NoBaseline:
         jc, plan = self.jc, self.jc.plan
-        head = self.head_sha()
+        head = self.head_sha
         branch = jc.base_branch or plan.compare_branch
         if plan.job == "release" and plan.tag is not None:
             return last_release(jc.store, self.slug, jc.ctx.workspace, head, branch, plan.tag)
@@ -239,7 +243,7 @@ def run_job(jc: JobContext, suite_file: str) -> SuiteOutcome:
 
     outcome = job.compared(baseline, head)
     if plan.job == "release" and plan.tag and outcome.verdict not in jc.inputs.fail_on:
-        commit = job.head_sha()
+        commit = job.head_sha
         jc.store.put(job.slug, commit, head, branch=None, tag=plan.tag)
         note = f"Stored this run as the baseline of release {plan.tag} ({commit[:7]})."
         return replace(outcome, notices=(note,))
@@ -248,7 +252,7 @@ def run_job(jc: JobContext, suite_file: str) -> SuiteOutcome:
 
 def _refresh(job: _Job, head: Results, stopped: str | None) -> SuiteOutcome:
     jc = job.jc
-    commit = job.head_sha()
+    commit = job.head_sha
     branch = jc.ctx.branch or jc.plan.default_branch
     if stopped:
         headline = f"No baseline stored for {commit[:7]}: {stopped}; rerun the job to finish it."
