@@ -29,6 +29,7 @@ from ci_gate.compare.compare import compare
 from ci_gate.gate.decide import decide
 from ci_gate.gate.model import Verdict
 from ci_gate.providers.key_hosts import check_key_hosts
+from ci_gate.run.grading import grader_ids
 from ci_gate.publish.actions_env import annotation_commands
 from ci_gate.publish.sticky import COMMENT_LIMIT
 from ci_gate.publish.trend import TrendPoint, trend_charts
@@ -134,7 +135,9 @@ class _Job:
         if jc.inputs.results_from:
             folder = jc.ctx.workspace / jc.inputs.results_from
             return collect(folder, self.suite.name, output)
-        check_key_hosts([self.suite.target()], jc.inputs.allowed_hosts)
+        # Judges and embedders get keys too: they are checked like the target.
+        graders = [self.suite.target(t) for t in grader_ids(self.suite)]
+        check_key_hosts([self.suite.target(), *graders], jc.inputs.allowed_hosts)
         # Drift and release runs call every case afresh: a cached or reused response would
         # hide exactly the provider change they are there to catch.
         fresh = jc.inputs.fresh or jc.plan.job in ("drift", "release")

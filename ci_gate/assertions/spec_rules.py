@@ -19,6 +19,10 @@ Default layer of each type, i.e. where to look first when it regresses::
     refusal       safety         refusing (or not) is a safety behaviour
     tool-*        tools          which tools the model called, how and in what order
     context-*     knowledge      what the retriever found decides what the answer can know
+    llm-rubric    instructions   a rubric describes how to answer: the prompt's job
+    similar       knowledge      the answer must mean what the reference says
+    python        instructions   a team's own check; set ``layer`` when it checks something else
+    command       instructions   the same, as a program
 
 A suite can override the layer of any single assertion with its ``layer`` key.
 """
@@ -158,6 +162,52 @@ RULES: Mapping[str, TypeRules] = MappingProxyType(
             "knowledge",
             ValueRule(("strings",), required=True),
             _opts(min=OptionRule("number", None, minimum=0)),
+        ),
+        # Judged by a model (ci_gate.assertions.judged).
+        "llm-rubric": TypeRules(
+            "instructions",
+            ValueRule(("string",), required=True),
+            _opts(
+                scale=OptionRule("int", 5, minimum=2),
+                threshold=OptionRule("int", None, minimum=1),
+                judge=OptionRule("string"),
+                reference=OptionRule("bool", True),
+            ),
+        ),
+        "context-faithfulness": TypeRules(
+            "knowledge",
+            ValueRule(),
+            _opts(judge=OptionRule("string"), min=OptionRule("number", 1.0, minimum=0)),
+        ),
+        # Similarity (ci_gate.assertions.similarity).
+        "similar": TypeRules(
+            "knowledge",
+            ValueRule(("string",), defaults_to_expected=True),
+            _opts(
+                threshold=OptionRule("number", 0.8, minimum=0),
+                method=OptionRule("string", "string", ("string", "embedding")),
+                embedder=OptionRule("string"),
+            ),
+        ),
+        # The team's own scorers (ci_gate.assertions.custom).
+        "python": TypeRules(
+            "instructions",
+            ValueRule(("string",), required=True),
+            _opts(
+                path=OptionRule("string"),
+                config=OptionRule("any"),
+                threshold=OptionRule("number", 0.5, minimum=0),
+            ),
+        ),
+        "command": TypeRules(
+            "instructions",
+            ValueRule(("strings",), required=True),
+            _opts(
+                cwd=OptionRule("string"),
+                config=OptionRule("any"),
+                threshold=OptionRule("number", 0.5, minimum=0),
+                timeout_s=OptionRule("number", 30.0, minimum=0),
+            ),
         ),
     }
 )

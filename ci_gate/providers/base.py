@@ -7,7 +7,7 @@ whether to retry and can record the failure as an error, never as a failed asser
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -122,6 +122,26 @@ class Provider(Protocol):
     async def aclose(self) -> None:
         """Release what the provider holds (subprocess pools, etc.). The shared HTTP client is
         closed by its owner, not here."""
+        ...
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """The answer of an embeddings call: one vector per input text, in input order."""
+
+    vectors: list[list[float]]
+    latency_ms: float
+    input_tokens: int | None = None
+    model: str | None = None
+
+
+class EmbeddingProvider(Protocol):
+    """A provider that can also embed texts (openai-compatible ``/embeddings``, the fake)."""
+
+    target: Target
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """Embed ``texts`` in one call. Raises ``ProviderError`` on any failure."""
         ...
 
 

@@ -57,6 +57,8 @@ def _run(run: object) -> Any:
     data["fingerprint"].pop("cases", None)
     if data.get("shard") is None:
         data.pop("shard", None)  # only a shard's run says so; whole runs read as before
+    if not data.get("judges"):
+        data.pop("judges", None)  # likewise only runs with judged assertions list them
     return data
 
 

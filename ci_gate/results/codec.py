@@ -18,6 +18,8 @@ from ci_gate.results.model import (
     CaseInfo,
     Fingerprint,
     GitInfo,
+    JudgeStatus,
+    JudgeUsage,
     Record,
     RecordError,
     Results,
@@ -27,6 +29,34 @@ from ci_gate.results.model import (
 from ci_gate.run.shard import Shard, valid_shard
 
 
+def _outcome_to_dict(a: AssertionOutcome) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "name": a.name,
+        "type": a.type,
+        "pass": a.passed,
+        "score": a.score,
+        "weight": a.weight,
+        "blocking": a.blocking,
+        "layer": a.layer,
+        "tag": a.tag,
+        "message": a.message,
+    }
+    if a.advisory is not None:
+        d["advisory"] = a.advisory
+    return d
+
+
+def _judge_to_dict(u: JudgeUsage) -> dict[str, Any]:
+    return {
+        "calls": u.calls,
+        "cached": u.cached,
+        "input_tokens": u.input_tokens,
+        "output_tokens": u.output_tokens,
+        "cost_usd": u.cost_usd,
+        "latency_ms": u.latency_ms,
+    }
+
+
 def record_to_dict(r: Record) -> dict[str, Any]:
     d: dict[str, Any] = {
         "case_id": r.case_id,
@@ -34,20 +64,7 @@ def record_to_dict(r: Record) -> dict[str, Any]:
         "output": r.output,
         "pass": r.passed,
         "score": r.score,
-        "assertions": [
-            {
-                "name": a.name,
-                "type": a.type,
-                "pass": a.passed,
-                "score": a.score,
-                "weight": a.weight,
-                "blocking": a.blocking,
-                "layer": a.layer,
-                "tag": a.tag,
-                "message": a.message,
-            }
-            for a in r.assertions
-        ],
+        "assertions": [_outcome_to_dict(a) for a in r.assertions],
         "latency_ms": r.latency_ms,
         "input_tokens": r.input_tokens,
         "output_tokens": r.output_tokens,
@@ -61,6 +78,8 @@ def record_to_dict(r: Record) -> dict[str, Any]:
     }
     if r.extra:
         d["extra"] = dict(r.extra)
+    if r.judge is not None:
+        d["judge"] = _judge_to_dict(r.judge)
     return d
 
 
@@ -108,11 +127,26 @@ def run_to_dict(run: RunInfo) -> dict[str, Any]:
             "output_tokens": t.output_tokens,
             "cost_usd": t.cost_usd,
             "cost_usd_spent": t.cost_usd_spent,
+            "judge_calls": t.judge_calls,
+            "judge_input_tokens": t.judge_input_tokens,
+            "judge_output_tokens": t.judge_output_tokens,
+            "judge_cost_usd": t.judge_cost_usd,
         },
     }
     # Written only for a shard, so that an unsharded run's file is what it was before shards.
     if run.shard is not None:
         d["shard"] = {"index": run.shard.index, "count": run.shard.count}
+    if run.judges:
+        d["judges"] = [
+            {
+                "assertion": j.assertion,
+                "type": j.type,
+                "judge": j.judge,
+                "model": j.model,
+                "advisory": j.advisory,
+            }
+            for j in run.judges
+        ]
     return d
 
 
@@ -263,6 +297,7 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         prices_date=rd.get(d, "prices_date", "run", str),
         gate=_mapping(d.get("gate")),
         shard=_shard(rd, d.get("shard")),
+        judges=_judges(rd, d.get("judges")),
         totals=Totals(
             cases=total("cases", int),
             records=total("records", int),
@@ -277,7 +312,48 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
             output_tokens=total("output_tokens", int),
             cost_usd=float(total("cost_usd", float)),
             cost_usd_spent=float(total("cost_usd_spent", float)),
+            # Files written before judges existed have none of these keys.
+            judge_calls=int(totals.get("judge_calls", 0)),
+            judge_input_tokens=int(totals.get("judge_input_tokens", 0)),
+            judge_output_tokens=int(totals.get("judge_output_tokens", 0)),
+            judge_cost_usd=float(totals.get("judge_cost_usd", 0.0)),
         ),
+    )
+
+
+def _judges(rd: _Reader, raw: Any) -> tuple[JudgeStatus, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise rd.fail("run.judges", f"expected a list, got {_kind(raw)}")
+    out = []
+    for i, item in enumerate(raw):
+        path = f"run.judges[{i}]"
+        j = rd.obj(item, path)
+        out.append(
+            JudgeStatus(
+                assertion=rd.get(j, "assertion", path, str),
+                type=rd.get(j, "type", path, str),
+                judge=rd.get(j, "judge", path, str),
+                model=rd.get(j, "model", path, str, _NONE),
+                advisory=rd.get(j, "advisory", path, str, _NONE),
+            )
+        )
+    return tuple(out)
+
+
+def _judge_usage(rd: _Reader, raw: Any, path: str) -> JudgeUsage | None:
+    if raw is None:
+        return None
+    j = rd.obj(raw, path)
+    cost = rd.get(j, "cost_usd", path, float, _NONE)
+    return JudgeUsage(
+        calls=rd.get(j, "calls", path, int),
+        cached=rd.get(j, "cached", path, int),
+        input_tokens=rd.get(j, "input_tokens", path, int),
+        output_tokens=rd.get(j, "output_tokens", path, int),
+        cost_usd=None if cost is None else float(cost),
+        latency_ms=float(rd.get(j, "latency_ms", path, float)),
     )
 
 
@@ -334,6 +410,7 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
                 layer=sys.intern(rd.get(a, "layer", ap, str)),
                 tag=rd.get(a, "tag", ap, str, _NONE),
                 message=rd.get(a, "message", ap, str),
+                advisory=a.get("advisory") if isinstance(a.get("advisory"), str) else None,
             )
         )
     passed = rd.get(d, "pass", path, bool, _NONE)
@@ -361,4 +438,5 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
         model=rd.get(d, "model", path, str, _NONE),
         error=error,
         extra=_mapping(extra),
+        judge=_judge_usage(rd, d.get("judge"), f"{path}.judge"),
     )

@@ -27,12 +27,28 @@ class AssertionOutcome:
     layer: str
     tag: str | None = None
     message: str = ""
+    # Why a model-graded assertion written as blocking was only advisory in this run.
+    advisory: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RecordError:
     kind: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeUsage:
+    """What grading one record cost: the calls made to judges and embedders for it, kept apart
+    from the target's own tokens, cost and latency so that a judge never counts as the product's
+    cost or latency. ``cost_usd`` is at list price, cached calls included."""
+
+    calls: int
+    cached: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    latency_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +70,7 @@ class Record:
     reused: bool = False
     model: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    judge: JudgeUsage | None = None  # set when the case has assertions that call models
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +120,21 @@ class Totals:
     output_tokens: int
     cost_usd: float
     cost_usd_spent: float
+    judge_calls: int = 0
+    judge_input_tokens: int = 0
+    judge_output_tokens: int = 0
+    judge_cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeStatus:
+    """A judged assertion in a run: its judge, and why it was advisory (None: it could block)."""
+
+    assertion: str
+    type: str
+    judge: str
+    model: str | None
+    advisory: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +158,7 @@ class RunInfo:
     prices_date: str
     gate: Mapping[str, Any] = field(default_factory=dict)
     shard: Shard | None = None  # set when the run took one shard of the cases (``--shard``)
+    judges: tuple[JudgeStatus, ...] = ()  # judged assertions and whether each could block
 
 
 @dataclass(frozen=True, slots=True)

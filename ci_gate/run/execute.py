@@ -2,67 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ci_gate.assertions import registry
-from ci_gate.assertions.base import Output
-from ci_gate.deadline import within
+from ci_gate.assertions.base import Output, ScorerError
 from ci_gate.pricing.table import cost_usd
-from ci_gate.providers.base import Provider, ProviderError, ProviderRequest, ProviderResponse
+from ci_gate.providers.base import Provider, ProviderRequest, ProviderResponse
+from ci_gate.providers.fake import request_text
 from ci_gate.results.model import Record, RecordError
-from ci_gate.run.backoff import retry_delay
 from ci_gate.run.cache import ResponseCache
+from ci_gate.run.ledger import Ledger, StopRun
+from ci_gate.run.retrying import call_with_retries
+from ci_gate.run.scoring import SampleScoring, ScoringSetup
 from ci_gate.suite.model import Case, PriceTable, Retry
 
-# Grace beyond a target's own timeout before the runner gives up on a call that ignores it
-# (a python target stuck in a thread, a command that does not exit).
-_TIMEOUT_GRACE_S = 5.0
+__all__ = ["Executor", "Ledger", "StopRun", "not_run_record"]
+
 MAX_ERROR_MESSAGE = 500
-
-
-class StopRun(Exception):
-    """The run is stopping (budget spent, or interrupted); the current item is not made."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
-@dataclass
-class Ledger:
-    """What the run has spent so far, shared by all workers (one event loop: no locks needed)."""
-
-    max_calls: int | None
-    max_cost_usd: float | None
-    calls: int = 0
-    spent_usd: float = 0.0
-    stop: StopRun | None = None
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def halt(self, kind: str, reason: str) -> None:
-        if self.stop is None:
-            self.stop = StopRun(kind, reason)
-            self.stop_event.set()
-
-    def take_call(self) -> None:
-        """Count one call about to be made, or stop the run if the budget is spent."""
-        if self.stop is not None:
-            raise self.stop
-        if self.max_calls is not None and self.calls >= self.max_calls:
-            self.halt("budget", f"the budget of {self.max_calls} calls was reached")
-        elif self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
-            self.halt(
-                "budget",
-                f"the budget of ${self.max_cost_usd:.2f} was reached (${self.spent_usd:.4f} spent)",
-            )
-        if self.stop is not None:
-            raise self.stop
-        self.calls += 1
 
 
 @dataclass(frozen=True)
@@ -76,6 +34,8 @@ class Executor:
     # Responses of an earlier run (the baseline) by cache key: an identical request is not made
     # again. Only for targets whose output the key fully decides (the same rule as the cache).
     reuse: Mapping[str, Record] = field(default_factory=dict)
+    # Judges and embedders, for cases whose assertions call them.
+    scoring: ScoringSetup | None = None
 
     async def run_one(self, case: Case, request: ProviderRequest, key: str) -> Record:
         earlier = self.reuse.get(key)
@@ -88,14 +48,19 @@ class Executor:
                 model=earlier.model,
                 extra=earlier.extra,
             )
-            return replace(
-                self._scored(case, request, key, reused, earlier.cost_usd, False, 0),
-                reused=True,
-            )
+            scored = await self._scored(case, request, key, reused, earlier.cost_usd, False, 0)
+            return replace(scored, reused=True)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
-            return self._scored(case, request, key, cached.response, cached.cost_usd, True, 0)
-        answer, attempts, error = await self._call_with_retries(request)
+            return await self._scored(case, request, key, cached.response, cached.cost_usd, True, 0)
+        provider = self.provider
+        answer, attempts, error = await call_with_retries(
+            lambda: provider.call(request),
+            timeout_s=provider.target.timeout_s,
+            retry=self.retry,
+            ledger=self.ledger,
+            rng=self.rng,
+        )
         if answer is None:
             assert error is not None
             return _error_record(request, key, error.kind, error.message, attempts)
@@ -106,33 +71,9 @@ class Executor:
             self.ledger.spent_usd += cost
         if self.cache is not None:
             self.cache.put(key, response, cost)
-        return self._scored(case, request, key, response, cost, False, attempts)
+        return await self._scored(case, request, key, response, cost, False, attempts)
 
-    async def _call_with_retries(
-        self, request: ProviderRequest
-    ) -> tuple[ProviderResponse | None, int, ProviderError | None]:
-        attempt = 0
-        timeout = self.provider.target.timeout_s + _TIMEOUT_GRACE_S
-        while True:
-            self.ledger.take_call()
-            attempt += 1
-            try:
-                response = await within(self.provider.call(request), timeout)
-                return response, attempt, None
-            except ProviderError as exc:
-                error = exc
-            except asyncio.TimeoutError:
-                error = ProviderError("timeout", f"no answer within {timeout:.0f} s")
-            except Exception as exc:  # a bug in a provider must not lose the run's other results
-                error = ProviderError("app_error", f"{type(exc).__name__}: {exc}")
-            if not error.retryable or attempt >= self.retry.max_attempts:
-                return None, attempt, error
-            delay = retry_delay(self.retry, attempt, error.retry_after_s, self.rng)
-            # Wake early when the run is stopped, instead of sleeping through Ctrl-C.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await within(self.ledger.stop_event.wait(), delay)
-
-    def _scored(
+    async def _scored(
         self,
         case: Case,
         request: ProviderRequest,
@@ -142,9 +83,34 @@ class Executor:
         cached: bool,
         attempts: int,
     ) -> Record:
-        outcomes, passed, score = registry.score(
-            case.assertions, Output(response.output, response.extra), case
-        )
+        output = Output(response.output, response.extra)
+        if not registry.needs_scoring(case.assertions):
+            scored = registry.score(case.assertions, output, case)
+            return self._record(request, key, response, cost, cached, attempts, scored)
+        assert self.scoring is not None, "the runner sets up graders for suites that need them"
+        scoring = SampleScoring(self.scoring, case, request.sample, request_text(request))
+        try:
+            scored = await registry.score_async(case.assertions, output, case, scoring)
+        except ScorerError as exc:
+            failed = self._record(request, key, response, cost, cached, attempts, None)
+            message = _clip(exc.message)
+            return replace(failed, error=RecordError(exc.kind, message), judge=scoring.usage())
+        record = self._record(request, key, response, cost, cached, attempts, scored)
+        return replace(record, judge=scoring.usage())
+
+    def _record(
+        self,
+        request: ProviderRequest,
+        key: str,
+        response: ProviderResponse,
+        cost: float | None,
+        cached: bool,
+        attempts: int,
+        scored: registry.Scored | None,
+    ) -> Record:
+        """The record of an answered call; ``scored`` None when it could not be graded (the
+        caller sets the error): the output is kept, but nothing counts as passed or failed."""
+        outcomes, passed, score = scored if scored is not None else ((), None, None)
         return Record(
             case_id=request.case_id,
             sample=request.sample,
@@ -164,11 +130,14 @@ class Executor:
         )
 
 
+def _clip(message: str) -> str:
+    return message if len(message) <= MAX_ERROR_MESSAGE else message[: MAX_ERROR_MESSAGE - 1] + "…"
+
+
 def _error_record(
     request: ProviderRequest, key: str, kind: str, message: str, attempts: int
 ) -> Record:
-    if len(message) > MAX_ERROR_MESSAGE:
-        message = message[: MAX_ERROR_MESSAGE - 1] + "…"
+    message = _clip(message)
     return Record(
         case_id=request.case_id,
         sample=request.sample,

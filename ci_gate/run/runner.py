@@ -27,6 +27,7 @@ from ci_gate.results.model import CaseInfo, Record, Results, RunInfo
 from ci_gate.results.store import write_results
 from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
 from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
+from ci_gate.run.grading import needs_graders, setup_scoring
 from ci_gate.run.journal import Journal, journal_path, load_journal
 from ci_gate.run.progress import Progress
 from ci_gate.run.shard import Shard, select
@@ -125,7 +126,9 @@ async def run_suite(
     cache = None
     try:
         provider = build_provider(target, client, env, _suite_dir(suite))
-        if options.use_cache and target.cache:
+        # Judges and embedders are cached by their own targets' rule, even for a target that
+        # is not (a python app judged by a model API).
+        if options.use_cache and (target.cache or needs_graders(suite, cases)):
             cache = ResponseCache(options.cache_dir or default_cache_dir(env))
         items = list(_items(suite, cases, target, repeats))
         jpath = journal_path(options.output)
@@ -140,8 +143,26 @@ async def run_suite(
             else suite.budget.max_cost_usd,
         )
         reuse = _reusable(options.reuse_from, target) if options.reuse_from else {}
+        rng = random.Random()
+        scoring, judges = setup_scoring(
+            suite,
+            cases,
+            client=client,
+            env=env,
+            base_dir=_suite_dir(suite),
+            cache=cache,
+            ledger=ledger,
+            rng=rng,
+        )
         executor = Executor(
-            provider, cache, suite.prices, suite.retry, ledger, random.Random(), reuse
+            provider,
+            cache if target.cache else None,
+            suite.prices,
+            suite.retry,
+            ledger,
+            rng,
+            reuse,
+            scoring,
         )
         progress = Progress(len(items), stream, live=_live(stream, env), enabled=options.progress)
         records: list[Record | None] = [None] * len(items)
@@ -156,6 +177,8 @@ async def run_suite(
         finally:
             progress.close()
             await provider.aclose()
+            if scoring is not None:
+                await scoring.graders.aclose()
     finally:
         await client.aclose()
         if cache is not None:
@@ -192,6 +215,7 @@ async def run_suite(
             prices_date=suite.prices.date,
             gate=dict(suite.gate.raw),
             shard=options.shard,
+            judges=judges,
         ),
         cases={
             c.id: CaseInfo(c.id, c.tags, c.group, c.vars, c.expected, fp.cases[c.id]) for c in cases

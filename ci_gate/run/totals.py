@@ -12,6 +12,7 @@ _NOT_RUN_KINDS = frozenset({"budget", "interrupted"})
 def totals(records: Sequence[Record], cases: int, calls: int) -> Totals:
     not_run = sum(1 for r in records if r.error is not None and r.error.kind in _NOT_RUN_KINDS)
     errored = sum(1 for r in records if r.error is not None) - not_run
+    judged = [r.judge for r in records if r.judge is not None]
     return Totals(
         cases=cases,
         records=len(records),
@@ -28,4 +29,9 @@ def totals(records: Sequence[Record], cases: int, calls: int) -> Totals:
         cost_usd_spent=round(
             sum(r.cost_usd or 0.0 for r in records if not (r.cached or r.reused)), 8
         ),
+        # Calls made in this run; tokens and cost of every verdict, cached ones included.
+        judge_calls=sum(j.calls - j.cached for j in judged),
+        judge_input_tokens=sum(j.input_tokens for j in judged),
+        judge_output_tokens=sum(j.output_tokens for j in judged),
+        judge_cost_usd=round(sum(j.cost_usd or 0.0 for j in judged), 8),
     )

@@ -16,7 +16,10 @@ from ci_gate.suite.model import (
     AssertionSpec,
     Budget,
     Case,
+    JudgeConfig,
+    Label,
     Message,
+    PairwiseConfig,
     Price,
     Prompt,
     Retry,
@@ -168,8 +171,43 @@ def build_case(
         group=raw.get("group"),
         source=source,
         line=where.line,
+        labels=tuple(
+            build_label(label, where.at("labels", i))
+            for i, label in enumerate(raw.get("labels") or [])
+        ),
     )
     return case, problems
+
+
+def build_label(raw: Mapping[str, Any], where: Where) -> Label:
+    return Label(
+        output=raw["output"],
+        passed=raw["pass"],
+        assertion=raw.get("assertion"),
+        context=raw.get("context"),
+        line=where.line,
+    )
+
+
+def build_judge(raw: Mapping[str, Any]) -> JudgeConfig:
+    base = JudgeConfig()
+    return JudgeConfig(
+        target=raw.get("target"),
+        calibration=raw.get("calibration"),
+        min_self_agreement=float(raw.get("min_self_agreement", base.min_self_agreement)),
+        min_kappa=(
+            None
+            if raw.get("min_kappa", base.min_kappa) is None
+            else float(raw.get("min_kappa", base.min_kappa))
+        ),
+        min_labels=int(raw.get("min_labels", base.min_labels)),
+    )
+
+
+def build_pairwise(raw: Mapping[str, Any] | None) -> PairwiseConfig | None:
+    if raw is None:
+        return None
+    return PairwiseConfig(rubric=raw["rubric"], judge=raw.get("judge"))
 
 
 def build_retry(raw: Mapping[str, Any]) -> Retry:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ci_gate.assertions import registry
 from ci_gate.assertions.spec_rules import VALUE_DEFAULTS_TO_EXPECTED
 from ci_gate.errors import Problem
 from ci_gate.suite.build import LLM_PROVIDERS, Where, spec_from_raw
-from ci_gate.suite.model import AssertionSpec, Case, Prompt, Target
+from ci_gate.suite.model import (
+    AssertionSpec,
+    Case,
+    JudgeConfig,
+    PairwiseConfig,
+    Prompt,
+    Target,
+)
 from ci_gate.suite.schema_check import did_you_mean, show
 from ci_gate.suite.template import MissingValue, lookup, placeholders
 
@@ -35,6 +42,8 @@ class Draft:
     default_target: str | None
     default_prompt: str | None
     gate: Mapping[str, Any]
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    pairwise: PairwiseConfig | None = None
 
 
 def check_all(draft: Draft) -> list[Problem]:
@@ -52,6 +61,8 @@ def check_all(draft: Draft) -> list[Problem]:
         elif target.provider == "fake":
             problems += _fake(target, where, {c.id for c, _ in draft.cases})
     problems += _gate_names(draft)
+    problems += _graders(draft)
+    problems += _labels(draft)
     return problems
 
 
@@ -88,8 +99,23 @@ def _references(draft: Draft) -> Iterator[Problem]:
             yield _missing_ref(where.at("prompt"), "prompt", str(case.prompt), prompt_ids)
 
 
+def _grader_only(draft: Draft) -> set[str]:
+    """Targets named only as judges or embedders: they are sent ci-gate's own prompts."""
+    named = {draft.judge.target, draft.pairwise.judge if draft.pairwise else None}
+    for raw, _ in draft.default_asserts:
+        named |= {raw.get("judge"), raw.get("embedder")}
+    for case, _ in draft.cases:
+        named |= {s.options.get("judge") for s in case.assertions}
+        named |= {s.options.get("embedder") for s in case.assertions}
+    default = draft.default_target or (draft.targets[0][0].id if draft.targets else None)
+    return {n for n in named if isinstance(n, str) and n != default}
+
+
 def _llm_prompts(draft: Draft) -> Iterator[Problem]:
-    llm = [(t, w) for t, w in draft.targets if t.provider in LLM_PROVIDERS]
+    graders = _grader_only(draft)
+    llm = [
+        (t, w) for t, w in draft.targets if t.provider in LLM_PROVIDERS and t.id not in graders
+    ]
     if not llm:
         return
     target, where = llm[0]
@@ -234,4 +260,79 @@ def _gate_names(draft: Draft) -> Iterator[Problem]:
                 yield draft.top.at("gate", "quality", key, name).problem(
                     f"no case has the {kind} {name!r}",
                     close or f"the suite's {kind}s: {', '.join(known[:20]) or 'none'}",
+                )
+
+
+def _target_ref(draft: Draft, where: Where, target_id: str, role: str) -> Iterator[Problem]:
+    known = [t.id for t, _ in draft.targets]
+    if target_id not in known:
+        close = did_you_mean(target_id, known)
+        yield where.problem(
+            f"no target has the id {target_id!r} (named as {role})",
+            close or f"the suite's targets: {', '.join(known)}",
+        )
+
+
+def _graders(draft: Draft) -> Iterator[Problem]:
+    """Judges and embedders name targets of the suite; a judged assertion has a judge."""
+    default = draft.judge.target
+    if default is not None:
+        yield from _target_ref(draft, draft.top.at("judge", "target"), default, "judge.target")
+    if draft.pairwise is not None:
+        chosen = draft.pairwise.judge or default
+        where = draft.top.at("pairwise")
+        if chosen is None:
+            yield where.problem(
+                "pairwise needs a judge", "set pairwise.judge or judge.target to a target id"
+            )
+        elif draft.pairwise.judge is not None:
+            yield from _target_ref(draft, where.at("judge"), chosen, "pairwise.judge")
+    known = _registered()
+    specs = [(spec_from_raw(raw), where) for raw, where in draft.default_asserts]
+    n_defaults = len(draft.default_asserts)
+    for case, where in draft.cases:
+        own = case.assertions[n_defaults:]
+        specs += [(spec, where.at("assert", i)) for i, spec in enumerate(own)]
+    for spec, at in specs:
+        if spec.type not in known:
+            continue
+        if registry.is_judged(spec) and not registry.models_of(spec, default):
+            yield at.problem(
+                f"{spec.type} assertion {spec.name!r} has no judge",
+                "set judge: on the assertion, or judge.target in the suite",
+            )
+        for key in ("judge", "embedder"):
+            named = spec.options.get(key)
+            if isinstance(named, str):
+                yield from _target_ref(draft, at.at(key), named, f"the {key}")
+
+
+def _labels(draft: Draft) -> Iterator[Problem]:
+    """Labels name one of their case's judged assertions (or the only one)."""
+    known = _registered()
+    if not known:
+        return
+    for case, where in draft.cases:
+        judged = [s.name for s in case.assertions if s.type in known and registry.is_judged(s)]
+        for index, label in enumerate(case.labels):
+            at = where.at("labels", index)
+            if not judged:
+                yield at.problem(
+                    f"case {case.id!r} has labels but no judged assertion (llm-rubric,"
+                    " context-faithfulness)",
+                    "labels calibrate a judge; remove them or add a judged assertion",
+                )
+                break
+            if label.assertion is None:
+                if len(judged) > 1:
+                    yield at.problem(
+                        f"case {case.id!r} has {len(judged)} judged assertions; say which one"
+                        " this label is for",
+                        f"add assertion: one of {', '.join(judged)}",
+                    )
+            elif label.assertion not in judged:
+                close = did_you_mean(label.assertion, judged)
+                yield at.at("assertion").problem(
+                    f"case {case.id!r} has no judged assertion named {label.assertion!r}",
+                    close or f"its judged assertions: {', '.join(judged)}",
                 )

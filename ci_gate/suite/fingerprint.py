@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ci_gate.assertions import registry
+from ci_gate.judge.prompts import PROMPT_VERSION
 from ci_gate.pricing.table import lookup
 from ci_gate.results.model import Fingerprint
 from ci_gate.suite.build import spec_from_raw
@@ -44,7 +46,8 @@ def fingerprint(suite: Suite, target: Target) -> Fingerprint:
     assertions = digest([spec_identity(s) for s in _default_specs(suite)])
     repeats = digest(suite.repeats)
     prices = digest(_prices(suite, target))
-    cases = {c.id: digest(case_identity(c)) for c in suite.cases}
+    graders = grader_hashes(suite)
+    cases = {c.id: digest(case_identity(c, graders, suite.judge.target)) for c in suite.cases}
     whole = {
         "target": target_hash,
         "prompts": prompts,
@@ -101,14 +104,39 @@ def spec_identity(spec: AssertionSpec) -> dict[str, Any]:
     }
 
 
-def case_identity(case: Case) -> dict[str, Any]:
+def grader_hashes(suite: Suite) -> dict[str, str]:
+    """The identity of each target that judges or embeds, with the judge prompts' version: a
+    different judge model or judge wording grades differently, so cases it grades differ too."""
+    used = {m for c in suite.cases for s in c.assertions for m in _models(s, suite.judge.target)}
     return {
+        t.id: digest({"target": target_identity(t), "prompts": PROMPT_VERSION})
+        for t in suite.targets
+        if t.id in used
+    }
+
+
+def _models(spec: AssertionSpec, default_judge: str | None) -> tuple[str, ...]:
+    try:
+        return registry.models_of(spec, default_judge)
+    except KeyError:  # a type this version does not know: nothing to add
+        return ()
+
+
+def case_identity(
+    case: Case, graders: Mapping[str, str] | None = None, default_judge: str | None = None
+) -> dict[str, Any]:
+    identity = {
         "id": case.id,
         "vars": case.vars,
         "expected": case.expected,
         "assertions": [spec_identity(s) for s in case.assertions],
         "group": case.group,
     }
+    # Only cases graded by a model carry the key, so every other case keeps its hash.
+    used = sorted({m for s in case.assertions for m in _models(s, default_judge)})
+    if used and graders:
+        identity["graders"] = {m: graders.get(m) for m in used}
+    return identity
 
 
 def _default_specs(suite: Suite) -> list[AssertionSpec]:

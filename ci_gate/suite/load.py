@@ -21,6 +21,8 @@ from ci_gate.suite.build import (
     Where,
     build_budget,
     build_case,
+    build_judge,
+    build_pairwise,
     build_prices,
     build_prompt,
     build_retry,
@@ -68,6 +70,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
     )
     cases, problems = _cases(data["cases"], top, file.resolve().parent, defaults)
     gate: Mapping[str, Any] = data.get("gate", {})
+    judge = build_judge(data.get("judge", {}))
+    pairwise = build_pairwise(data.get("pairwise"))
     draft = Draft(
         top=top,
         targets=targets,
@@ -77,6 +81,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         default_target=data.get("default_target"),
         default_prompt=default_prompt,
         gate=gate,
+        judge=judge,
+        pairwise=pairwise,
     )
     problems += check_all(draft)
     if not cases and not problems:
@@ -100,6 +106,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         prices=with_overrides(default_table(), overrides, display),
         gate=GateConfig(gate),
         raw=data,
+        judge=judge,
+        pairwise=pairwise,
     )
 
 

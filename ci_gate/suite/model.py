@@ -84,6 +84,21 @@ class AssertionSpec:
 
 
 @dataclass(frozen=True)
+class Label:
+    """A human verdict on one output, for calibrating a judged assertion (``ci-gate calibrate``).
+
+    ``assertion`` names the judged assertion it is for (None: the case's only one); ``context``
+    is the retrieved context to show a judge that checks an answer against it.
+    """
+
+    output: str
+    passed: bool
+    assertion: str | None = None
+    context: JSON = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     """One eval case. ``id`` is stable across runs and unique in the suite."""
 
@@ -96,6 +111,7 @@ class Case:
     group: str | None
     source: str
     line: int | None = None
+    labels: tuple[Label, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,30 @@ class PriceTable:
 class Budget:
     max_cost_usd: float | None = None
     max_calls: int | None = None
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """The ``judge:`` section: the default judge and when judged assertions may block the gate.
+
+    A judged assertion blocks only when ``calibration`` (a file written by ``ci-gate calibrate``,
+    relative to the suite) holds a calibration of it, with this judge and rubric, that meets
+    every threshold; otherwise it is advisory. ``min_kappa`` None means labels are not required.
+    """
+
+    target: str | None = None
+    calibration: str | None = None
+    min_self_agreement: float = 0.8
+    min_kappa: float | None = 0.6
+    min_labels: int = 10
+
+
+@dataclass(frozen=True)
+class PairwiseConfig:
+    """The ``pairwise:`` section: a judge picks the better of the base and head outputs."""
+
+    rubric: str
+    judge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +183,8 @@ class Suite:
     prices: PriceTable
     gate: GateConfig
     raw: Mapping[str, JSON] = field(repr=False, default_factory=dict)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    pairwise: PairwiseConfig | None = None
 
     def target(self, target_id: str | None = None) -> Target:
         wanted = target_id or self.default_target
