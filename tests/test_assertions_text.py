@@ -242,7 +242,7 @@ def test_option_kinds_and_choices() -> None:
 
 def test_spec_rules_table() -> None:
     assert set(RULES) == set(registry.names())
-    assert {"equals", "contains", "starts-with", "number"} == VALUE_DEFAULTS_TO_EXPECTED
+    assert {"equals", "contains", "starts-with", "number", "similar"} == VALUE_DEFAULTS_TO_EXPECTED
     for name in registry.names():
         assert registry.get(name).layer == DEFAULT_LAYERS[name]
     assert DEFAULT_LAYERS["not-contains"] == "instructions"

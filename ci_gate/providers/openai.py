@@ -1,23 +1,29 @@
-"""Provider ``openai``: any OpenAI-compatible Chat Completions endpoint.
+"""Provider ``openai``: any OpenAI-compatible Chat Completions endpoint (and its embeddings).
 
 Tool calls are stored in ``extra["tool_calls"]`` as ``{"id", "name", "arguments"}`` with the
 arguments parsed from their JSON string when they parse (the same shape the anthropic provider
 uses), so that tool assertions do not depend on the vendor.
+
+``embed`` posts to ``{base_url}/embeddings`` with the target's ``model`` (an embeddings model is
+a target of its own, e.g. ``{id: embedder, provider: openai, model: text-embedding-3-small}``);
+the target's ``params`` are not sent there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
+from ci_gate.providers.base import Embeddings, ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.providers.endpoint import EndpointProvider
 from ci_gate.providers.http_client import (
+    JsonReply,
     merge_headers,
     request_json,
 )
@@ -62,20 +68,30 @@ class OpenAIProvider(EndpointProvider):
         body.update({k: v for k, v in params.items() if k not in body})
         return body
 
-    async def call(self, request: ProviderRequest) -> ProviderResponse:
+    async def _post(self, url: str, body: dict[str, Any]) -> JsonReply:
         headers = merge_headers(
             self._endpoint.headers, {"authorization": f"Bearer {self._endpoint.api_key}"}
         )
-        reply = await request_json(
+        return await request_json(
             self._client,
             "POST",
-            self._endpoint.url,
+            url,
             headers=headers,
-            body=self.body(request),
+            body=body,
             timeout_s=self.target.timeout_s,
             secrets=(self._endpoint.api_key,),
         )
+
+    async def call(self, request: ProviderRequest) -> ProviderResponse:
+        reply = await self._post(self._endpoint.url, self.body(request))
         return parse_response(reply.body, latency_ms=reply.latency_ms, model=self._endpoint.model)
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        body = {"model": self._endpoint.model, "input": list(texts)}
+        reply = await self._post(f"{self._endpoint.base_url}/embeddings", body)
+        return parse_embeddings(
+            reply.body, len(texts), latency_ms=reply.latency_ms, model=self._endpoint.model
+        )
 
     async def aclose(self) -> None:
         return None
@@ -117,6 +133,38 @@ def parse_response(data: Any, *, latency_ms: float, model: str | None) -> Provid
         finish_reason=finish if isinstance(finish, str) else None,
         extra=extra,
     )
+
+
+def parse_embeddings(data: Any, count: int, *, latency_ms: float, model: str | None) -> Embeddings:
+    """An embeddings response body: ``data[i].embedding`` in ``index`` order, one per input."""
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list) or len(items) != count:
+        got = f"{len(items)} items" if isinstance(items, list) else "no data list"
+        raise _bad_embeddings(f"expected {count} embeddings, got {got}")
+    by_index: dict[int, list[float]] = {}
+    for item in items:
+        item = item if isinstance(item, dict) else {}
+        index, vector = token_count(item.get("index")), item.get("embedding")
+        if index is None or index >= count or index in by_index:
+            raise _bad_embeddings("an item has a missing, repeated or out-of-range index")
+        if not isinstance(vector, list) or not vector or not all(_is_number(x) for x in vector):
+            raise _bad_embeddings(f"data item {index} has no embedding (a list of finite numbers)")
+        by_index[index] = [float(x) for x in vector]
+    usage, resp_model = data.get("usage"), data.get("model")
+    return Embeddings(
+        vectors=[by_index[i] for i in range(count)],
+        latency_ms=latency_ms,
+        input_tokens=token_count(usage.get("prompt_tokens")) if isinstance(usage, dict) else None,
+        model=resp_model if isinstance(resp_model, str) and resp_model else model,
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bad_embeddings(what: str) -> ProviderError:
+    return ProviderError("bad_response", f"unexpected embeddings response: {what}")
 
 
 def _content_text(content: Any) -> str | None:

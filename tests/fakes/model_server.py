@@ -19,6 +19,9 @@ whose JSON is cut), ``short_body`` (fewer bytes than the Content-Length, then th
 closes), ``reset`` (TCP reset), ``canned`` (a recorded reply). ``request_arrived(n)`` gives an
 event set when the n-th request arrives, to act while it is in flight without sleeping.
 
+``POST /v1/embeddings`` (OpenAI) answers with ``ci_gate.providers.fake_embed`` vectors, listed
+in reverse ``index`` order as a server may; the faults apply to it too.
+
 As a process, for benchmarks::
 
     python -m tests.fakes.model_server --port 0 --service-ms 100
@@ -47,6 +50,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ci_gate.providers.fake_embed import fake_embedding
 from tests.fakes.threaded_server import ThreadedServer
 
 MODES = ("ok", "non_json", "missing_usage", "truncated", "short_body", "reset")
@@ -192,7 +196,7 @@ class ModelServer(ThreadedServer):
 
     def make_app(self) -> web.Application:
         app = web.Application()
-        for path in ("/v1/chat/completions", "/chat/completions", "/v1/messages"):
+        for path in ("/v1/chat/completions", "/chat/completions", "/v1/messages", "/v1/embeddings"):
             app.router.add_post(path, self._handle)
         return app
 
@@ -226,7 +230,7 @@ class ModelServer(ThreadedServer):
         delay_ms = fault.delay_ms if fault is not None and kind == "slow" else self._delay_ms(raw)
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000.0)
-        openai = request.path.endswith("/chat/completions")
+        openai = request.path.endswith(("/chat/completions", "/embeddings"))
         if kind == "status" and fault is not None:
             return self._error_reply(fault, request, openai)
         if kind == "canned" and fault is not None:
@@ -237,7 +241,10 @@ class ModelServer(ThreadedServer):
             return web.Response(
                 text="<html><body>502 Bad Gateway</body></html>", content_type="text/html"
             )
-        data = self._answer(body if isinstance(body, dict) else {}, openai)
+        if request.path.endswith("/embeddings"):
+            data = _embeddings_answer(body if isinstance(body, dict) else {})
+        else:
+            data = self._answer(body if isinstance(body, dict) else {}, openai)
         if kind == "missing_usage":
             data.pop("usage", None)
         payload = json.dumps(data).encode()
@@ -393,6 +400,22 @@ def _openai_answer(
             "total_tokens": usage_in + usage_out,
         },
         "service_tier": "default",
+    }
+
+
+def _embeddings_answer(body: Mapping[str, Any]) -> dict[str, Any]:
+    raw = body.get("input")
+    texts = [raw] if isinstance(raw, str) else [str(t) for t in raw or ()]
+    items = [
+        {"object": "embedding", "index": i, "embedding": fake_embedding(t)}
+        for i, t in enumerate(texts)
+    ]
+    tokens = sum(max(1, math.ceil(len(t) / 4)) for t in texts)
+    return {
+        "object": "list",
+        "data": items[::-1],
+        "model": body.get("model") or "fake",
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
 
 
