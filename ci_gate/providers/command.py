@@ -8,11 +8,9 @@ in its own process group so that a timeout (or a stopped run) kills its children
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
-import signal
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,6 +20,7 @@ import httpx
 
 from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
+from ci_gate.process_group import kill_group
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.providers.http_errors import excerpt, scrub, secret_env_values
 from ci_gate.providers.python_fn import app_response
@@ -94,7 +93,7 @@ class CommandProvider:
             ) from None
         finally:
             # Also on success: children left behind by the program would outlive the run.
-            await _kill_group(proc)
+            await kill_group(proc)
         latency_ms = (time.perf_counter() - started) * 1000.0
         if proc.returncode != 0:
             raise ProviderError("app_error", self._exit_message(proc.returncode, stderr))
@@ -124,13 +123,6 @@ class CommandProvider:
 
     async def aclose(self) -> None:
         return None
-
-
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    if proc.returncode is None:
-        await proc.wait()
 
 
 def build(
