@@ -2,10 +2,14 @@
 
 The output is chosen by case id (``outputs``), then by the first ``rules`` regex matching the
 prompt text (or, for a case without a prompt, the JSON of its vars), then ``default_output``
-(``echo``: that same text). Latency and failures are drawn from a hash of (seed, case, sample):
-the same suite gives the same run. Failures also depend on how many times this (case, sample)
-has been called, so a retry of a failed call can succeed, still the same way on every run. The
-reported ``latency_ms`` is the simulated latency, not the wall clock, for the same reason.
+(``echo``: that same text). Each of those is an output spec (``ci_gate.providers.fake_script``):
+a text, ``{output, tool_calls, context}`` for the tool and retrieval assertions, or a list picked
+from by sample, so that repeats can differ.
+
+Latency and failures are drawn from a hash of (seed, case, sample): the same suite gives the same
+run. Failures also depend on how many times this (case, sample) has been called, so a retry of a
+failed call can succeed, still the same way on every run. The reported ``latency_ms`` is the
+simulated latency, not the wall clock, for the same reason.
 """
 
 from __future__ import annotations
@@ -15,14 +19,22 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 
 from ci_gate.errors import ProviderConfigError
-from ci_gate.providers.base import ErrorKind, ProviderError, ProviderRequest, ProviderResponse
+from ci_gate.providers.base import (
+    Embeddings,
+    ErrorKind,
+    ProviderError,
+    ProviderRequest,
+    ProviderResponse,
+)
+from ci_gate.providers.fake_embed import fake_embedding
+from ci_gate.providers.fake_script import Scripted, script_problems, scripted, show_path
 from ci_gate.suite.model import Target
 
 DEFAULT_MODEL = "fake-model"
@@ -58,8 +70,13 @@ def _unit(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _script(value: Any, where: str, key: str) -> tuple[Scripted, ...]:
+    problems = script_problems(value)
+    if problems:
+        first = problems[0]
+        hint = f" ({first.hint})" if first.hint else ""
+        raise ProviderConfigError(f"{where}: {key}{show_path(first.path)}: {first.message}{hint}")
+    return scripted(value)
 
 
 class FakeProvider:
@@ -72,8 +89,8 @@ class FakeProvider:
         outputs = opts.get("outputs") or {}
         if not isinstance(outputs, Mapping):
             raise ProviderConfigError(f"{where}: outputs must map case ids to outputs")
-        self._outputs = {str(k): _as_text(v) for k, v in outputs.items()}
-        self._rules: list[tuple[re.Pattern[str], str]] = []
+        self._outputs = {str(k): _script(v, where, f"outputs.{k}") for k, v in outputs.items()}
+        self._rules: list[tuple[re.Pattern[str], tuple[Scripted, ...]]] = []
         for i, rule in enumerate(opts.get("rules") or []):
             if not isinstance(rule, Mapping) or "match" not in rule or "output" not in rule:
                 raise ProviderConfigError(f"{where}: rules[{i}] needs match and output")
@@ -83,8 +100,9 @@ class FakeProvider:
                 raise ProviderConfigError(
                     f"{where}: rules[{i}].match is not a valid regex ({exc})"
                 ) from None
-            self._rules.append((pattern, _as_text(rule["output"])))
-        self._default = _as_text(opts.get("default_output", ECHO))
+            self._rules.append((pattern, _script(rule["output"], where, f"rules[{i}].output")))
+        default = opts.get("default_output", ECHO)
+        self._default = None if default == ECHO else _script(default, where, "default_output")
         self._mean_ms, self._jitter_ms = _latency(opts.get("latency_ms", 0), where)
         self._error_rate = float(opts.get("error_rate", 0.0) or 0.0)
         if not 0.0 <= self._error_rate <= 1.0:
@@ -101,14 +119,14 @@ class FakeProvider:
     def cache_identity(self) -> Mapping[str, Any]:
         return {"provider": "fake", "model": self._model, "options": self._opts}
 
-    def output_for(self, request: ProviderRequest) -> str:
-        if request.case_id in self._outputs:
-            return self._outputs[request.case_id]
-        text = request_text(request)
-        for pattern, output in self._rules:
-            if pattern.search(text):
-                return output
-        return text if self._default == ECHO else self._default
+    def output_for(self, request: ProviderRequest) -> Scripted:
+        choices = self._outputs.get(request.case_id)
+        if choices is None:
+            text = request_text(request)
+            choices = next((c for pattern, c in self._rules if pattern.search(text)), None)
+            if choices is None:
+                choices = self._default or (Scripted(text),)
+        return choices[request.sample % len(choices)]
 
     async def call(self, request: ProviderRequest) -> ProviderResponse:
         key = (request.case_id, request.sample)
@@ -128,16 +146,29 @@ class FakeProvider:
                 f"fake {self._error_kind} (error_rate {self._error_rate:g})",
                 status=_STATUS.get(self._error_kind),
             )
-        output = self.output_for(request)
+        answer = self.output_for(request)
         prompt_text = "".join(m.content for m in request.messages) or request_text(request)
+        output_tokens = estimate_tokens(answer.text)
+        calls = answer.extra.get("tool_calls")
+        if calls:  # a model is billed for the calls it writes, too
+            output_tokens += estimate_tokens(json.dumps(calls, ensure_ascii=False))
         return ProviderResponse(
-            output=output,
+            output=answer.text,
             latency_ms=round(latency_ms, 3),
             input_tokens=estimate_tokens(prompt_text),
-            output_tokens=estimate_tokens(output),
+            output_tokens=output_tokens,
             model=self._model,
             finish_reason="stop",
+            # A copy per response: whoever reads it must not change the script.
+            extra=_plain(answer.extra) if answer.extra else {},
         )
+
+    async def embed(self, texts: Sequence[str]) -> Embeddings:
+        """Hashed bag-of-words vectors (``ci_gate.providers.fake_embed``): no latency, no
+        failures, so that a demo's similarity scores depend on the texts alone."""
+        vectors = [fake_embedding(t) for t in texts]
+        tokens = sum(estimate_tokens(t) for t in texts)
+        return Embeddings(vectors, 0.0, tokens, self._model)
 
     async def aclose(self) -> None:
         return None
