@@ -1,9 +1,10 @@
 """``compare(base, head)``: everything the gate and the reports need to know about two runs.
 
 Steps: pair the records (``pairing``), then quality metrics over compared cases (``quality``,
-with per-assertion and per-layer outcomes from ``outcomes``), the cases that changed
-(``cases``), and latency, cost and errors (``perf``). Every random step is seeded, so the same
-files and settings always give the same comparison.
+with per-assertion and per-layer outcomes from ``outcomes``; consistency across groups from
+``consistency``), the cases that changed (``cases``), and latency, cost and errors
+(``perf``). Every random step is seeded, so the same files and settings always give the same
+comparison.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from ci_gate.compare.cases import case_changes, errored_changes
-from ci_gate.compare.model import Comparison, MetricDelta
+from ci_gate.compare.consistency import consistency_metric
+from ci_gate.compare.model import Comparison, ConsistencyDiff, MetricDelta
 from ci_gate.compare.outcomes import paired_outcomes
 from ci_gate.compare.pairing import groups_of, pair
 from ci_gate.compare.perf import cost_metrics, error_metric, latency_metrics, spent_usd
@@ -75,6 +77,7 @@ def _compare(base: Results, head: Results, settings: Settings) -> Comparison:
     latency: list[MetricDelta] = []
     cost: list[MetricDelta] = []
     cases = []
+    consistency: ConsistencyDiff | None = None
     if pairing.case_ids:
         # The cost bootstrap spends most of its time in numpy calls that release the GIL, so
         # it runs beside the Python-heavy steps below. Its result does not depend on timing.
@@ -84,6 +87,9 @@ def _compare(base: Results, head: Results, settings: Settings) -> Comparison:
             outcomes = paired_outcomes(pairing)
             cases = case_changes(pairing, values, outcomes)
             quality = quality_metrics(pairing, values, groups, settings)
+            agreement, consistency = consistency_metric(pairing, values, groups, settings)
+            if agreement is not None:
+                quality.append(agreement)
             quality += assertion_metrics(outcomes, groups, settings)
             slices = tag_metrics(pairing, values, groups, settings)
             layers = layer_metrics(outcomes, groups, settings)
@@ -112,4 +118,5 @@ def _compare(base: Results, head: Results, settings: Settings) -> Comparison:
             "clusters": 0 if groups is None else groups.clusters,
             "samples_paired": int(pairing.valid.sum()),
         },
+        consistency=consistency,
     )

@@ -2,6 +2,7 @@
 
 Metric keys (stable, used by the gate's policy and by reports):
     quality.pass_rate, quality.score            overall, per case (repeats averaged first)
+    quality.consistency                         verdict agreement within groups, per group
     assertion.<name>                            pass rate of one assertion
     tag.<tag>                                   pass rate over the cases with that tag (a slice)
     layer.<layer>                               pass rate of the assertions in that layer
@@ -80,6 +81,34 @@ class CaseChange:
 
 
 @dataclass(frozen=True)
+class GroupChange:
+    """One group of paraphrased cases on both runs (``ci_gate.compare.consistency``).
+
+    Agreements are shares in [0, 1]: of the group's cases whose verdict is the group's majority
+    verdict, and the mean pairwise similarity of their first paired outputs (None: not computed).
+    """
+
+    group: str
+    cases: int
+    base_agreement: float
+    head_agreement: float
+    base_passing: int  # cases whose majority verdict over paired samples is pass
+    head_passing: int
+    base_output_agreement: float | None = None
+    head_output_agreement: float | None = None
+
+
+@dataclass(frozen=True)
+class ConsistencyDiff:
+    """Consistency across groups: how many groups were compared and those that got less
+    consistent, worst first (at most ``consistency.MAX_LISTED``; ``dropped_count`` is all)."""
+
+    groups: int
+    dropped_count: int
+    dropped: tuple[GroupChange, ...]
+
+
+@dataclass(frozen=True)
 class Comparability:
     """What differs between the runs apart from what is under test."""
 
@@ -101,7 +130,7 @@ class Comparability:
 class Comparison:
     base: RunInfo
     head: RunInfo
-    quality: tuple[MetricDelta, ...]  # quality.pass_rate, quality.score, assertion.*
+    quality: tuple[MetricDelta, ...]  # quality.pass_rate, quality.score, consistency, assertion.*
     slices: tuple[MetricDelta, ...]  # tag.*
     layers: tuple[MetricDelta, ...]  # layer.*
     latency: tuple[MetricDelta, ...]  # latency.p50/p95/p99
@@ -112,6 +141,7 @@ class Comparison:
     spent_base_usd: float = 0.0  # spent in that run (not served from a cache)
     spent_head_usd: float = 0.0
     settings: dict[str, object] = field(default_factory=dict)  # resamples, seed, confidence
+    consistency: ConsistencyDiff | None = None  # None: no group with two compared cases
 
     def metric(self, key: str) -> MetricDelta | None:
         for group in (self.quality, self.slices, self.layers, self.latency, self.cost):

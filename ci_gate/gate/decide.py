@@ -12,7 +12,8 @@ Rules, in the order they can decide:
 * Release mode: non-inferiority instead: a blocking quality metric passes only when the lower
   bound of head - base is above -margin; anything else fails (no inconclusive for quality).
 * Slices (tags) and warn-only quality metrics: the same test, Benjamini-Hochberg across them;
-  they warn, never fail.
+  they warn, never fail. Consistency across groups (``quality.consistency``, per group) is one
+  of them unless the policy writes a rule for it: then it is checked like the pass rate.
 * Latency and cost increases: fail (blocking) when the interval's lower bound of the increase
   is above the allowed increase; a point estimate above it that the interval cannot confirm is
   inconclusive (blocking) or a warning. ``budget_usd`` caps head's total at list price.

@@ -12,8 +12,9 @@ percentage is a share (``80%`` is 0.8): there is nothing for it to be relative t
 Blocking: a rule written in the section blocks unless it says ``blocking: false``, except tag
 slices, which only warn unless they say ``blocking: true``. Rules not written take defaults:
 pass rate may drop 2pt (blocking); latency p50 and p95 may rise 25% (warn); cost per case may
-rise 20% (warn); every tag may drop 5pt (warn); at most 10% of records may error (blocking).
-A quality rule with neither ``max_drop`` nor ``min`` gets ``max_drop`` 2pt (5pt for a tag).
+rise 20% (warn); every tag may drop 5pt (warn); consistency across groups may drop 10pt
+(warn); at most 10% of records may error (blocking). A quality rule with neither ``max_drop``
+nor ``min`` gets ``max_drop`` 2pt (5pt for a tag, 10pt for consistency).
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def _amount(value: float, unit: Literal["pt", "%", "abs"], text: str) -> Amount:
 
 DEFAULT_PASS_RATE = QualityRule(_amount(2.0, "pt", "2pt"), None, True)
 DEFAULT_TAG = QualityRule(_amount(5.0, "pt", "5pt"), None, False)
+# Consistency across groups (quality.consistency): warn-only unless written in the section.
+DEFAULT_CONSISTENCY = QualityRule(_amount(10.0, "pt", "10pt"), None, False)
 DEFAULT_INCREASES = MappingProxyType(
     {
         "latency.p50": IncreaseRule(_amount(25.0, "%", "25%"), False),
@@ -110,8 +113,9 @@ DEFAULT_INCREASES = MappingProxyType(
 @dataclass(frozen=True)
 class Policy:
     """What the gate allows. ``quality`` holds the written quality rules by metric key
-    (``quality.pass_rate``, ``quality.score``, ``assertion.<name>``, ``layer.<layer>``,
-    ``tag.<tag>``); tags without a rule use ``default_tag``."""
+    (``quality.pass_rate``, ``quality.score``, ``quality.consistency``, ``assertion.<name>``,
+    ``layer.<layer>``, ``tag.<tag>``); tags without a rule use ``default_tag``, consistency
+    without one ``default_consistency``."""
 
     alpha: float = 0.05
     min_cases: int = 30
@@ -121,6 +125,7 @@ class Policy:
         default_factory=lambda: MappingProxyType({"quality.pass_rate": DEFAULT_PASS_RATE})
     )
     default_tag: QualityRule = DEFAULT_TAG
+    default_consistency: QualityRule = DEFAULT_CONSISTENCY
     increases: Mapping[str, IncreaseRule] = field(default_factory=lambda: DEFAULT_INCREASES)
     budget_usd: float | None = None
     error_budget: float = 0.10
@@ -137,6 +142,8 @@ class Policy:
     def rule_for(self, key: str) -> QualityRule | None:
         if key in self.quality:
             return self.quality[key]
+        if key == "quality.consistency":
+            return self.default_consistency
         return self.default_tag if key.startswith("tag.") else None
 
 
@@ -258,7 +265,7 @@ def _quality_rule(
 
 
 def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
-    keys = ("pass_rate", "score", "assertions", "tags", "layers")
+    keys = ("pass_rate", "score", "consistency", "assertions", "tags", "layers")
     m = rd.mapping(raw, "quality", keys)
     rules: dict[str, QualityRule] = {"quality.pass_rate": DEFAULT_PASS_RATE}
     for name in ("pass_rate", "score"):
@@ -266,6 +273,12 @@ def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
             rules[f"quality.{name}"] = _quality_rule(
                 rd, m[name], f"quality.{name}", rate=True, default=DEFAULT_PASS_RATE
             )
+    if "consistency" in m:
+        # Written, it blocks like any quality rule; its default drop stays consistency's own.
+        written = QualityRule(DEFAULT_CONSISTENCY.max_drop, None, True)
+        rules["quality.consistency"] = _quality_rule(
+            rd, m["consistency"], "quality.consistency", rate=True, default=written
+        )
     for section, prefix in (("assertions", "assertion"), ("layers", "layer"), ("tags", "tag")):
         if section not in m:
             continue
