@@ -54,6 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
+    p = sub.add_parser(
+        "calibrate", help="measure how reliable the judges are and write the calibration file"
+    )
+    p.add_argument("suite", help="the suite file (YAML)")
+    p.add_argument(
+        "--repeats", type=int, default=5, help="verdicts per output (default 5, at least 2)"
+    )
+    p.add_argument(
+        "--results", metavar="FILE", help="also judge the outputs of this results file (unlabelled)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        help="calibration file to write (default: the suite's judge.calibration, else"
+        " calibration.json next to the suite)",
+    )
+    p.add_argument("--concurrency", type=int, help="calls in flight at once (overrides the suite)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--cache-dir", help="response cache directory (default .ci-gate/cache)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print the summary, not the table")
+
     p = sub.add_parser("merge", help="join the results files of a sharded run into one")
     p.add_argument("parts", nargs="+", metavar="PART", help="results files of the shards")
     p.add_argument("-o", "--output", required=True, help="results file to write")
@@ -130,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ci_gate.commands.compare import cmd_compare
 
             return cmd_compare(args)
+        if args.command == "calibrate":
+            from ci_gate.commands.calibrate import cmd_calibrate
+
+            return cmd_calibrate(args, os.environ)
         if args.command == "merge":
             from ci_gate.commands.merge import cmd_merge
 
