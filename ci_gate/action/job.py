@@ -29,7 +29,6 @@ from ci_gate.compare.compare import compare
 from ci_gate.gate.decide import decide
 from ci_gate.gate.model import Verdict
 from ci_gate.providers.key_hosts import check_key_hosts
-from ci_gate.run.grading import grader_ids
 from ci_gate.publish.actions_env import annotation_commands
 from ci_gate.publish.sticky import COMMENT_LIMIT
 from ci_gate.publish.trend import TrendPoint, trend_charts
@@ -39,6 +38,7 @@ from ci_gate.report.markdown import render_markdown
 from ci_gate.report.sanitize import inline
 from ci_gate.report.solo import render_solo
 from ci_gate.results.model import Results
+from ci_gate.run.grading import grader_ids
 from ci_gate.run.shard import Shard
 from ci_gate.suite.load import load_suite
 from ci_gate.suite.model import Suite

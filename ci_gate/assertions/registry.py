@@ -27,6 +27,8 @@ _BUILTIN_MODULES = (
     "ci_gate.assertions.tools",
     "ci_gate.assertions.retrieval",
     "ci_gate.assertions.judged",
+    "ci_gate.assertions.similarity",
+    "ci_gate.assertions.custom",
 )
 
 _REGISTRY: dict[str, AssertionType] = {}

@@ -1,10 +1,10 @@
 """The markdown report of a comparison: what a developer reads in the PR comment.
 
 Sections, in order: headline (verdict and why), quality, latency, cost, errors, slices that
-moved, where to intervene, newly failing and fixed cases, what changed between the runs, footer.
-The output depends only on its inputs (ages come from the two runs' timestamps, never the
-clock), so it can be compared with golden files. Untrusted text goes through
-:mod:`ci_gate.report.sanitize`; the whole report is capped at ``limit`` characters.
+moved, consistency across groups, where to intervene, newly failing and fixed cases, what
+changed between the runs, footer. The output depends only on its inputs (ages come from the two
+runs' timestamps, never the clock), so it can be compared with golden files. Untrusted text
+goes through :mod:`ci_gate.report.sanitize`; the whole report is capped at ``limit`` characters.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ci_gate.gate.model import GateResult
 from ci_gate.report import format as fmt
 from ci_gate.report import md_tables as tables
 from ci_gate.report.md_cases import cases_section
+from ci_gate.report.md_consistency import consistency_section
 from ci_gate.report.md_layers import changed_components, intervene_section, regressions_by_layer
 from ci_gate.report.sanitize import cap_markdown, inline
 from ci_gate.results.model import RunInfo
@@ -200,6 +201,7 @@ def render_markdown(
         tables.errors_section(c, checks),
         tables.other_checks_section(gate, shown),
         tables.slices_section(c, checks, conf),
+        consistency_section(c, checks, conf),
         intervene_section(c, checks),
     ]
     after = [_changes_section(c), _footer(c, gate)]

@@ -14,6 +14,7 @@ from typing import Any
 from ci_gate.assertions import registry
 from ci_gate.assertions.spec_rules import VALUE_DEFAULTS_TO_EXPECTED
 from ci_gate.errors import Problem
+from ci_gate.providers.fake_script import script_problems
 from ci_gate.suite.build import LLM_PROVIDERS, Where, spec_from_raw
 from ci_gate.suite.model import (
     AssertionSpec,
@@ -113,9 +114,7 @@ def _grader_only(draft: Draft) -> set[str]:
 
 def _llm_prompts(draft: Draft) -> Iterator[Problem]:
     graders = _grader_only(draft)
-    llm = [
-        (t, w) for t, w in draft.targets if t.provider in LLM_PROVIDERS and t.id not in graders
-    ]
+    llm = [(t, w) for t, w in draft.targets if t.provider in LLM_PROVIDERS and t.id not in graders]
     if not llm:
         return
     target, where = llm[0]
@@ -241,12 +240,23 @@ def _fake(target: Target, where: Where, case_ids: set[str]) -> Iterator[Problem]
                 f"invalid regular expression {show(rule['match'])}: {exc}",
                 "use Python regex syntax",
             )
-    for case_id in target.options.get("outputs") or {}:
+        yield from _fake_script(where.at("rules", index, "output"), rule.get("output"))
+    outputs = target.options.get("outputs") or {}
+    for case_id in outputs:
         if case_id not in case_ids:
             close = did_you_mean(case_id, sorted(case_ids))
             yield where.at("outputs", case_id).problem(
                 f"no case has the id {case_id!r}", close or "outputs are keyed by case id"
             )
+        yield from _fake_script(where.at("outputs", case_id), outputs[case_id])
+    if "default_output" in target.options:
+        yield from _fake_script(where.at("default_output"), target.options["default_output"])
+
+
+def _fake_script(where: Where, value: Any) -> Iterator[Problem]:
+    """What the schema cannot say as plainly about a scripted output (see fake_script)."""
+    for problem in script_problems(value):
+        yield where.at(*problem.path).problem(problem.message, problem.hint)
 
 
 def _gate_names(draft: Draft) -> Iterator[Problem]:
