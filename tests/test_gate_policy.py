@@ -8,7 +8,8 @@ import pytest
 
 from ci_gate.errors import ConfigError
 from ci_gate.gate.overrides import merge_overrides, parse_value
-from ci_gate.gate.policy import Amount, Policy, parse_policy
+from ci_gate.gate.policy import Policy, parse_policy
+from ci_gate.gate.policy_reader import Amount
 
 
 def test_defaults_when_the_section_is_absent() -> None:

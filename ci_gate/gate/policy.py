@@ -12,16 +12,15 @@ percentage is a share (``80%`` is 0.8): there is nothing for it to be relative t
 Blocking: a rule written in the section blocks unless it says ``blocking: false``, except tag
 slices, which only warn unless they say ``blocking: true``. Rules not written take defaults:
 pass rate may drop 2pt (blocking); latency p50 and p95 may rise 25% (warn); cost per case may
-rise 20% (warn); every tag may drop 5pt (warn); consistency across groups may drop 10pt
-(warn); at most 10% of records may error (blocking). A quality rule with neither ``max_drop``
-nor ``min`` gets ``max_drop`` 2pt (5pt for a tag, 10pt for consistency).
+rise 20% (warn); every tag may drop 5pt (warn); consistency across groups and the judge's
+pairwise preference may drop 10pt (warn); at most 10% of records may error (blocking). A
+quality rule with neither ``max_drop`` nor ``min`` gets ``max_drop`` 2pt (5pt for a tag, 10pt
+for consistency and preference).
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -29,13 +28,13 @@ from typing import Any, Literal
 
 from ci_gate.errors import ConfigError
 from ci_gate.gate.overrides import merge_overrides
+from ci_gate.gate.policy_reader import Amount, Reader, kind_of
 
 LAYER_NAMES = ("format", "knowledge", "instructions", "tools", "safety", "latency", "cost")
 INCREASE_KEYS = ("latency.p50", "latency.p95", "latency.p99", "cost.per_case", "cost.total")
 QUALITY_WHEN = ("quality.pass_rate", "quality.score")
 VERDICTS = ("pass", "fail", "inconclusive", "error")
 
-_AMOUNT_RE = re.compile(r"^(-?[0-9]+(?:\.[0-9]+)?)(pt|%)$")
 _TOP_KEYS = (
     "alpha",
     "min_cases",
@@ -48,27 +47,6 @@ _TOP_KEYS = (
     "release",
     "exit_codes",
 )
-
-
-@dataclass(frozen=True)
-class Amount:
-    """An allowed change or a floor, as written: ``value`` in ``unit`` (pt, % or abs)."""
-
-    value: float
-    unit: Literal["pt", "%", "abs"]
-    text: str
-
-    def absolute(self, base: float | None) -> float | None:
-        """The amount in the metric's unit; a relative one needs the base value (None: none)."""
-        if self.unit == "pt":
-            return self.value / 100.0
-        if self.unit == "%":
-            return None if base is None else abs(base) * self.value / 100.0
-        return self.value
-
-    def share(self) -> float:
-        """The amount as a share of 1, for floors and budgets: ``80%`` and ``80pt`` are 0.8."""
-        return self.value if self.unit == "abs" else self.value / 100.0
 
 
 @dataclass(frozen=True)
@@ -99,8 +77,14 @@ def _amount(value: float, unit: Literal["pt", "%", "abs"], text: str) -> Amount:
 
 DEFAULT_PASS_RATE = QualityRule(_amount(2.0, "pt", "2pt"), None, True)
 DEFAULT_TAG = QualityRule(_amount(5.0, "pt", "5pt"), None, False)
-# Consistency across groups (quality.consistency): warn-only unless written in the section.
+# Consistency across groups (quality.consistency) and the judge's pairwise preference
+# (quality.preference): warn-only unless written in the section.
 DEFAULT_CONSISTENCY = QualityRule(_amount(10.0, "pt", "10pt"), None, False)
+DEFAULT_PREFERENCE = QualityRule(_amount(10.0, "pt", "10pt"), None, False)
+_OWN_DEFAULTS = {
+    "quality.consistency": DEFAULT_CONSISTENCY,
+    "quality.preference": DEFAULT_PREFERENCE,
+}
 DEFAULT_INCREASES = MappingProxyType(
     {
         "latency.p50": IncreaseRule(_amount(25.0, "%", "25%"), False),
@@ -144,114 +128,13 @@ class Policy:
             return self.quality[key]
         if key == "quality.consistency":
             return self.default_consistency
+        if key == "quality.preference":
+            return DEFAULT_PREFERENCE
         return self.default_tag if key.startswith("tag.") else None
 
 
-class _Reader:
-    """Checks values at key paths; every failure is one ConfigError naming the path."""
-
-    def __init__(self, where: str, overridden: frozenset[str]) -> None:
-        self.where = where
-        self.overridden = overridden
-
-    def fail(self, path: str, message: str) -> ConfigError:
-        origin = " (set on the command line)" if path in self.overridden else ""
-        where = f"{self.where}.{path}" if path else self.where
-        # Keys come from a file that may have been edited by hand: keep the message one line.
-        text = "".join(ch if ch.isprintable() else "?" for ch in f"{where}: {message}{origin}")
-        return ConfigError(text)
-
-    def mapping(self, value: Any, path: str, allowed: tuple[str, ...] | None) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping, got {_kind(value)}")
-        for key in value:
-            if not isinstance(key, str):
-                raise self.fail(path, f"keys must be strings, got {_kind(key)}")
-            if allowed is not None and key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"expected one of {allowed}"
-                raise self.fail(f"{path}.{key}".lstrip("."), f"unknown key ({hint})")
-        return value
-
-    def number(
-        self,
-        value: Any,
-        path: str,
-        low: float,
-        high: float,
-        *,
-        open_low: bool = False,
-        open_high: bool = False,
-    ) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-        ):
-            raise self.fail(path, f"expected a number, got {_kind(value)}")
-        too_low = value <= low if open_low else value < low
-        too_high = value >= high if open_high else value > high
-        if too_low or too_high:
-            lo, hi = ("(" if open_low else "["), (")" if open_high else "]")
-            raise self.fail(path, f"must be in {lo}{low:g}, {high:g}{hi}, got {value!r}")
-        return float(value)
-
-    def integer(self, value: Any, path: str, low: int, high: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(path, f"expected an integer, got {_kind(value)}")
-        if value < low or (high is not None and value > high):
-            bounds = f">= {low}" if high is None else f"between {low} and {high}"
-            raise self.fail(path, f"must be {bounds}, got {value}")
-        return value
-
-    def boolean(self, value: Any, path: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def amount(self, value: Any, path: str, *, points: bool = True) -> Amount:
-        if isinstance(value, str):
-            match = _AMOUNT_RE.match(value.strip())
-            if not match:
-                raise self.fail(
-                    path, f"{value[:40]!r} is not an amount (write 2pt, 10% or a plain number)"
-                )
-            amount = Amount(float(match.group(1)), match.group(2), value.strip())  # type: ignore[arg-type]
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise self.fail(path, "expected a finite number")
-            amount = Amount(float(value), "abs", f"{value:g}")
-        else:
-            raise self.fail(path, f"expected an amount (2pt, 10% or a number), got {_kind(value)}")
-        if amount.value < 0:
-            raise self.fail(path, f"must not be negative, got {amount.text}")
-        if amount.unit == "pt" and not points:
-            raise self.fail(
-                path,
-                "points (pt) apply to rates and scores; write a relative amount such as 25% "
-                "or a plain number in the metric's unit",
-            )
-        return amount
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value[:40]!r}"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
-
-
 def _quality_rule(
-    rd: _Reader, raw: Any, path: str, *, rate: bool, default: QualityRule
+    rd: Reader, raw: Any, path: str, *, rate: bool, default: QualityRule
 ) -> QualityRule:
     m = rd.mapping(raw, path, ("max_drop", "min", "blocking"))
     max_drop = rd.amount(m["max_drop"], f"{path}.max_drop") if "max_drop" in m else None
@@ -264,8 +147,8 @@ def _quality_rule(
     return QualityRule(max_drop, floor, default.blocking if blocking is None else blocking)
 
 
-def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
-    keys = ("pass_rate", "score", "consistency", "assertions", "tags", "layers")
+def _quality(rd: Reader, raw: Any) -> dict[str, QualityRule]:
+    keys = ("pass_rate", "score", "consistency", "preference", "assertions", "tags", "layers")
     m = rd.mapping(raw, "quality", keys)
     rules: dict[str, QualityRule] = {"quality.pass_rate": DEFAULT_PASS_RATE}
     for name in ("pass_rate", "score"):
@@ -273,12 +156,12 @@ def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
             rules[f"quality.{name}"] = _quality_rule(
                 rd, m[name], f"quality.{name}", rate=True, default=DEFAULT_PASS_RATE
             )
-    if "consistency" in m:
-        # Written, it blocks like any quality rule; its default drop stays consistency's own.
-        written = QualityRule(DEFAULT_CONSISTENCY.max_drop, None, True)
-        rules["quality.consistency"] = _quality_rule(
-            rd, m["consistency"], "quality.consistency", rate=True, default=written
-        )
+    for name in ("consistency", "preference"):
+        if name in m:
+            # Written, it blocks like any quality rule; its default drop stays its own.
+            key = f"quality.{name}"
+            written = QualityRule(_OWN_DEFAULTS[key].max_drop, None, True)
+            rules[key] = _quality_rule(rd, m[name], key, rate=True, default=written)
     for section, prefix in (("assertions", "assertion"), ("layers", "layer"), ("tags", "tag")):
         if section not in m:
             continue
@@ -292,9 +175,7 @@ def _quality(rd: _Reader, raw: Any) -> dict[str, QualityRule]:
     return rules
 
 
-def _increases(
-    rd: _Reader, latency: Any, cost: Any
-) -> tuple[dict[str, IncreaseRule], float | None]:
+def _increases(rd: Reader, latency: Any, cost: Any) -> tuple[dict[str, IncreaseRule], float | None]:
     rules = dict(DEFAULT_INCREASES)
     budget = None
     for section, raw, names in (
@@ -325,9 +206,9 @@ def _increases(
     return rules, budget
 
 
-def _tradeoffs(rd: _Reader, raw: Any) -> tuple[Tradeoff, ...]:
+def _tradeoffs(rd: Reader, raw: Any) -> tuple[Tradeoff, ...]:
     if not isinstance(raw, list):
-        raise rd.fail("tradeoffs", f"expected a list of rules, got {_kind(raw)}")
+        raise rd.fail("tradeoffs", f"expected a list of rules, got {kind_of(raw)}")
     out = []
     for i, item in enumerate(raw):
         path = f"tradeoffs[{i}]"
@@ -367,9 +248,9 @@ def parse_policy(
     """Check ``section`` (a ``gate:`` mapping) with ``overrides`` (dotted keys) merged on top."""
     raw: Mapping[str, Any] = {} if section is None else section
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{where}: expected a mapping, got {_kind(raw)}")
+        raise ConfigError(f"{where}: expected a mapping, got {kind_of(raw)}")
     merged, overridden = merge_overrides(raw, overrides or {}, where)
-    rd = _Reader(where, overridden)
+    rd = Reader(where, overridden)
     m = rd.mapping(merged, "", _TOP_KEYS)
     boot = rd.mapping(m.get("bootstrap", {}), "bootstrap", ("resamples", "seed"))
     errors = rd.mapping(m.get("errors", {}), "errors", ("max_rate", "blocking"))

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ci_gate.compare.model import CaseChange, Comparability, MetricDelta
-from ci_gate.gate.policy import Amount
+from ci_gate.gate.policy_reader import Amount
 
 LAYER_WORDS = {
     "format": "output format",
