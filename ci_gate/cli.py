@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VERDICT=N",
         help="exit code for a verdict, e.g. inconclusive=1 (repeatable)",
     )
+    p.add_argument(
+        "--pairwise",
+        metavar="SUITE",
+        help="also ask the SUITE's pairwise judge which output of each case is better"
+        " (gate metric quality.preference)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="with --pairwise: ask the judge afresh")
     p.add_argument("--seed", type=int, help="bootstrap seed (default: the policy's, else 0)")
     p.add_argument("--resamples", type=int, help="bootstrap resamples (default: the policy's)")
     p.add_argument("--markdown", metavar="FILE", help="also write the markdown report to FILE")
@@ -150,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             from ci_gate.commands.compare import cmd_compare
 
-            return cmd_compare(args)
+            return cmd_compare(args, os.environ)
         if args.command == "calibrate":
             from ci_gate.commands.calibrate import cmd_calibrate
 

@@ -19,7 +19,7 @@ from ci_gate.action.baseline_pick import (
     last_release,
 )
 from ci_gate.action.context import GitHubContext
-from ci_gate.action.head_results import collect, run_here
+from ci_gate.action.head_results import collect, provider_env, run_here
 from ci_gate.action.inputs import ActionInputs
 from ci_gate.action.plan import Plan
 from ci_gate.atomic import write_text_atomic
@@ -28,6 +28,7 @@ from ci_gate.commands.compare import choose_policy
 from ci_gate.compare.compare import compare
 from ci_gate.gate.decide import decide
 from ci_gate.gate.model import Verdict
+from ci_gate.judge.pairwise import Preferences, judge_pairs
 from ci_gate.providers.key_hosts import check_key_hosts
 from ci_gate.publish.actions_env import annotation_commands
 from ci_gate.publish.sticky import COMMENT_LIMIT
@@ -137,18 +138,51 @@ class _Job:
             return collect(folder, self.suite.name, output)
         # Judges and embedders get keys too: they are checked like the target.
         graders = [self.suite.target(t) for t in grader_ids(self.suite)]
+        if self.suite.pairwise is not None:
+            graders.append(self.suite.target(self.pairwise_judge))
         check_key_hosts([self.suite.target(), *graders], jc.inputs.allowed_hosts)
         # Drift and release runs call every case afresh: a cached or reused response would
         # hide exactly the provider change they are there to catch.
-        fresh = jc.inputs.fresh or jc.plan.job in ("drift", "release")
         return run_here(
             self.suite,
             output,
             jc.env,
-            cache_dir=Path(jc.env.get("CI_GATE_CACHE_DIR") or jc.ctx.workspace / ".ci-gate/cache"),
-            fresh=fresh,
+            cache_dir=self.cache_dir,
+            fresh=self.fresh,
             reuse_from=baseline.results if isinstance(baseline, BaselinePick) else None,
             shard=self.shard,
+        )
+
+    @property
+    def fresh(self) -> bool:
+        # Drift and release runs call every case afresh: a cached or reused response would
+        # hide exactly the provider change they are there to catch.
+        return self.jc.inputs.fresh or self.jc.plan.job in ("drift", "release")
+
+    @property
+    def cache_dir(self) -> Path:
+        env = self.jc.env
+        return Path(env.get("CI_GATE_CACHE_DIR") or self.jc.ctx.workspace / ".ci-gate/cache")
+
+    @property
+    def pairwise_judge(self) -> str:
+        config = self.suite.pairwise
+        chosen = (config.judge if config else None) or self.suite.judge.target
+        assert chosen is not None, "the suite loader requires a pairwise judge"
+        return chosen
+
+    def preferences(self, base: Results, head: Results) -> Preferences | None:
+        """The pairwise judgement, when the suite asks for one and this job ran the suite: a
+        job that publishes another job's results holds secrets it should not spend on them."""
+        if self.suite.pairwise is None or self.jc.inputs.results_from:
+            return None
+        return judge_pairs(
+            self.suite,
+            base,
+            head,
+            provider_env(self.jc.env),
+            use_cache=not self.fresh,
+            cache_dir=self.cache_dir,
         )
 
     def write_reports(self, markdown: str, *files: tuple[str, str]) -> str:
@@ -186,6 +220,7 @@ class _Job:
             resamples=policy.resamples,
             seed=policy.seed,
             confidence=1.0 - alpha,
+            preferences=self.preferences(base.results, head),
         )
         gate = decide(comparison, policy, mode)
         report = render_markdown(comparison, gate, limit=COMMENT_LIMIT - _EXTRAS_RESERVE)

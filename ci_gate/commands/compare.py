@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ci_gate.atomic import write_text_atomic
 from ci_gate.compare.compare import compare
@@ -22,6 +23,9 @@ from ci_gate.gate.decide import decide
 from ci_gate.gate.policy import VERDICTS, Policy, parse_policy
 from ci_gate.results.model import Results
 from ci_gate.results.store import read_results
+
+if TYPE_CHECKING:
+    from ci_gate.judge.pairwise import Preferences
 
 
 def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
@@ -78,7 +82,22 @@ def choose_policy(
     )
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
+def _preferences(
+    path: str, base: Results, head: Results, env: Mapping[str, str], fresh: bool, seed: int
+) -> Preferences:
+    from ci_gate.judge.pairwise import judge_pairs
+    from ci_gate.suite.load import load_suite
+
+    suite = load_suite(path)
+    if suite.pairwise is None:
+        raise UsageError(
+            f"--pairwise {path}: the suite has no pairwise: section (add pairwise: {{rubric:"
+            " ...}} and a judge; see docs/suite.md, Pairwise preference)"
+        )
+    return judge_pairs(suite, base, head, env, use_cache=not fresh, seed=seed)
+
+
+def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
     overrides: dict[str, Any] = dict(_pairs(args.set, "--set"))
@@ -88,12 +107,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     head = read_results(args.head)
     policy = choose_policy(args.policy, base, head, overrides, (args.base, args.head))
     alpha = policy.release_alpha if args.mode == "release" else policy.alpha
+    seed = policy.seed if args.seed is None else args.seed
+    preferences = None
+    if args.pairwise:
+        preferences = _preferences(args.pairwise, base, head, env, args.no_cache, seed)
     comparison = compare(
         base,
         head,
         resamples=policy.resamples if args.resamples is None else args.resamples,
-        seed=policy.seed if args.seed is None else args.seed,
+        seed=seed,
         confidence=1.0 - alpha,
+        preferences=preferences,
     )
     gate = decide(comparison, policy, args.mode)
 

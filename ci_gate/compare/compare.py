@@ -13,6 +13,7 @@ import gc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 
 from ci_gate.compare.cases import case_changes, errored_changes
 from ci_gate.compare.consistency import consistency_metric
@@ -20,6 +21,7 @@ from ci_gate.compare.model import Comparison, ConsistencyDiff, MetricDelta
 from ci_gate.compare.outcomes import paired_outcomes
 from ci_gate.compare.pairing import groups_of, pair
 from ci_gate.compare.perf import cost_metrics, error_metric, latency_metrics, spent_usd
+from ci_gate.compare.preference import summarise
 from ci_gate.compare.quality import (
     Settings,
     assertion_metrics,
@@ -28,6 +30,7 @@ from ci_gate.compare.quality import (
     quality_metrics,
     tag_metrics,
 )
+from ci_gate.judge.pairwise import Preferences
 from ci_gate.results.model import Results
 
 
@@ -52,6 +55,7 @@ def compare(
     resamples: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,
+    preferences: Preferences | None = None,
 ) -> Comparison:
     """Compare ``head`` with ``base``: paired by case and sample, intervals at ``confidence``.
 
@@ -64,7 +68,15 @@ def compare(
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence}")
     with _no_cyclic_gc():
-        return _compare(base, head, Settings(resamples=resamples, seed=seed, confidence=confidence))
+        comparison = _compare(
+            base, head, Settings(resamples=resamples, seed=seed, confidence=confidence)
+        )
+    if preferences is None:
+        return comparison
+    summary = summarise(preferences, resamples=resamples, seed=seed, confidence=confidence)
+    if summary is None:
+        return replace(comparison, preference=None)
+    return replace(comparison, quality=(*comparison.quality, summary.metric), preference=summary)
 
 
 def _compare(base: Results, head: Results, settings: Settings) -> Comparison:

@@ -3,6 +3,7 @@
 Metric keys (stable, used by the gate's policy and by reports):
     quality.pass_rate, quality.score            overall, per case (repeats averaged first)
     quality.consistency                         verdict agreement within groups, per group
+    quality.preference                          a judge's net preference for head's outputs
     assertion.<name>                            pass rate of one assertion
     tag.<tag>                                   pass rate over the cases with that tag (a slice)
     layer.<layer>                               pass rate of the assertions in that layer
@@ -16,9 +17,12 @@ Rates are fractions in [0, 1]; reports show them as percentages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ci_gate.results.model import RunInfo
+
+if TYPE_CHECKING:  # preference.py builds on MetricDelta from this module
+    from ci_gate.compare.preference import PreferenceSummary
 
 MetricKind = Literal["rate", "score", "latency", "cost", "tokens", "errors"]
 CaseStatus = Literal[
@@ -142,6 +146,7 @@ class Comparison:
     spent_head_usd: float = 0.0
     settings: dict[str, object] = field(default_factory=dict)  # resamples, seed, confidence
     consistency: ConsistencyDiff | None = None  # None: no group with two compared cases
+    preference: PreferenceSummary | None = None  # the pairwise judgement, when asked for
 
     def metric(self, key: str) -> MetricDelta | None:
         for group in (self.quality, self.slices, self.layers, self.latency, self.cost):

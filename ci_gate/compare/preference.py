@@ -19,7 +19,7 @@ from ci_gate.stats import mcnemar_exact, mcnemar_exact_worse, paired_delta
 from ci_gate.stats.proportion import wilson_interval
 
 KEY = "quality.preference"
-LABEL = "Judge's preference for head (wins - losses)"
+LABEL = "pairwise preference for head"
 _VALUES = {"win": 1.0, "tie": 0.0, "loss": -1.0}
 
 

@@ -17,6 +17,8 @@ Rules, in the order they can decide:
 * Latency and cost increases: fail (blocking) when the interval's lower bound of the increase
   is above the allowed increase; a point estimate above it that the interval cannot confirm is
   inconclusive (blocking) or a warning. ``budget_usd`` caps head's total at list price.
+* A rule on a judged assertion whose judge is not calibrated (advisory in head's run) only
+  warns: an uncalibrated judge may inform the verdict, never decide it.
 * Trade-offs turn a latency/cost failure into ok when the named quality gain is met and its
   interval excludes 0.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ci_gate.compare.model import Comparison, MetricDelta
 from ci_gate.errors import ConfigError
@@ -176,8 +179,21 @@ def _quality_checks(
             checks.append(
                 Check(key, "info", False, f"The policy has a rule for {key}, but no case has it.")
             )
+    advisory = {f"assertion.{j.assertion}": j.advisory for j in comparison.head.judges}
     for m in present.values():
         rule = policy.rule_for(m.key)
+        why = advisory.get(m.key)
+        if rule is not None and rule.blocking and why is not None:
+            # A judge that is not calibrated may inform, never decide.
+            rule = replace(rule, blocking=False)
+            checks.append(
+                Check(
+                    m.key,
+                    "info",
+                    False,
+                    f"The rule for {m.key} only warns: {why.removeprefix('advisory: ')}.",
+                )
+            )
         if rule is not None and m.delta is not None and m.p_worse is not None:
             ruled.append((m, rule))
     blocking = [(m, r) for m, r in ruled if r.blocking]

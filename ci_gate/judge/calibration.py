@@ -115,8 +115,9 @@ def shortfall(entry: Calibration | None, config: JudgeConfig) -> str | None:
         )
     if entry is None:
         return (
-            f"advisory: {config.calibration} has no calibration for this rubric and judge (the"
-            " rubric, its options or the judge changed since; run `ci-gate calibrate` again)"
+            f"advisory: {config.calibration} has no calibration of this assertion with this"
+            " judge (give its cases labels: and run `ci-gate calibrate`; if it was calibrated,"
+            " its rubric, options or judge changed since)"
         )
     agreement = entry.self_agreement
     if agreement is None or agreement < config.min_self_agreement:

@@ -24,9 +24,10 @@ from ci_gate.assertions.base import ScorerError
 from ci_gate.assertions.text import excerpt
 from ci_gate.judge.ask import ask
 from ci_gate.judge.prompts import preference_question
+from ci_gate.providers.http_client import make_client
 from ci_gate.providers.registry import build_provider
 from ci_gate.results.model import Record, Results
-from ci_gate.run.cache import ResponseCache
+from ci_gate.run.cache import ResponseCache, default_cache_dir
 from ci_gate.run.graders import Graders
 from ci_gate.run.ledger import Ledger, StopRun
 from ci_gate.run.runner import render_messages
@@ -184,3 +185,28 @@ async def prefer(
         judge_calls=sum(s.calls - s.cached for s in scorings),
         judge_cost_usd=None if any(c is None for c in costs) else sum(c or 0.0 for c in costs),
     )
+
+
+def judge_pairs(
+    suite: Suite,
+    base: Results,
+    head: Results,
+    env: Mapping[str, str],
+    *,
+    use_cache: bool = True,
+    cache_dir: Path | None = None,
+    seed: int = 0,
+) -> Preferences:
+    """``prefer`` with its own HTTP client and the response cache, for commands."""
+
+    async def go() -> Preferences:
+        client = make_client(suite.concurrency)
+        cache = ResponseCache(cache_dir or default_cache_dir(env)) if use_cache else None
+        try:
+            return await prefer(suite, base, head, env, client=client, cache=cache, seed=seed)
+        finally:
+            await client.aclose()
+            if cache is not None:
+                cache.close()
+
+    return asyncio.run(go())

@@ -70,6 +70,8 @@ def report_data(comparison: Comparison, gate: GateResult) -> dict[str, Any]:
     data["head"] = _run(c.head)
     if data.get("consistency") is None:
         data.pop("consistency", None)  # only suites with groups have it; others read as before
+    if data.get("preference") is None:
+        data.pop("preference", None)  # only comparisons asked for a pairwise judgement have it
     comp = c.comparability
     summary = {status: sum(1 for case in c.cases if case.status == status) for status in _COUNTED}
     summary.update(added=len(comp.added), removed=len(comp.removed), changed=len(comp.changed))

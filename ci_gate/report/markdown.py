@@ -17,6 +17,7 @@ from ci_gate.report import format as fmt
 from ci_gate.report import md_tables as tables
 from ci_gate.report.md_cases import cases_section
 from ci_gate.report.md_consistency import consistency_section
+from ci_gate.report.md_judges import judges_section
 from ci_gate.report.md_layers import changed_components, intervene_section, regressions_by_layer
 from ci_gate.report.sanitize import cap_markdown, inline
 from ci_gate.results.model import RunInfo
@@ -202,6 +203,7 @@ def render_markdown(
         tables.other_checks_section(gate, shown),
         tables.slices_section(c, checks, conf),
         consistency_section(c, checks, conf),
+        judges_section(c, c.preference),
         intervene_section(c, checks),
     ]
     after = [_changes_section(c), _footer(c, gate)]
