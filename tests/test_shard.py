@@ -14,7 +14,7 @@ import pytest
 from ci_gate.cli import main
 from ci_gate.errors import ResultsFileError, UsageError
 from ci_gate.results.merge import merge_results
-from ci_gate.results.model import GitInfo, Record, Results
+from ci_gate.results.model import GitInfo, JudgeStatus, Record, Results
 from ci_gate.results.store import read_results, write_results
 from ci_gate.run.shard import Shard, parse_shard, select, suite_position
 from tests.factories import record, results
@@ -370,6 +370,16 @@ def test_times_status_calls_and_git_are_merged() -> None:
     assert merged.totals.calls == a.run.totals.calls + b.run.totals.calls
     assert (merged.totals.not_run, merged.totals.passed) == (1, 1)
     assert merged.git == GitInfo("abc", "main", True)
+
+
+def test_the_judged_assertions_of_every_shard_are_kept() -> None:
+    rubric = JudgeStatus("tone", "llm-rubric", "judge", "gpt-4o-mini", None)
+    faithful = JudgeStatus("grounded", "context-faithfulness", "judge", "gpt-4o-mini", "no labels")
+    a = _shard_of([record("a")], 1, 3, judges=(rubric,))
+    b = _shard_of([record("b")], 2, 3, judges=(faithful, rubric))
+    c = _shard_of([record("c")], 3, 3)  # its cases have no judged assertion
+    merged = merge_results([("a.json", a), ("b.json", b), ("c.json", c)])
+    assert merged.run.judges == (rubric, faithful)
 
 
 def test_values_from_files_stay_on_one_line_in_merge_errors() -> None:

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ci_gate.errors import ResultsFileError
-from ci_gate.results.model import CaseInfo, GitInfo, Record, Results, RunInfo
+from ci_gate.results.model import CaseInfo, GitInfo, JudgeStatus, Record, Results, RunInfo
 from ci_gate.run.shard import Shard, suite_position
 from ci_gate.run.totals import totals
 
@@ -234,7 +234,18 @@ def _merged_run(
         prices_date=first.prices_date,
         gate=first.gate,
         shard=None,
+        judges=_merged_judges(runs),
     )
+
+
+def _merged_judges(runs: Sequence[RunInfo]) -> tuple[JudgeStatus, ...]:
+    """Each shard lists the judged assertions of its own cases: the run had all of them. The
+    shards read one calibration file (one commit), so an assertion's status is the same in each."""
+    seen: dict[tuple[str, str], JudgeStatus] = {}
+    for run in runs:
+        for status in run.judges:
+            seen.setdefault((status.assertion, status.judge), status)
+    return tuple(seen.values())
 
 
 def _merged_git(gits: Iterable[GitInfo | None]) -> GitInfo | None:
