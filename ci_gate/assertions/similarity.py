@@ -30,6 +30,7 @@ from ci_gate.assertions.spec_rules import (
 from ci_gate.assertions.text import excerpt, no_value, result
 from ci_gate.similarity import cosine, string_similarity
 from ci_gate.suite.model import AssertionSpec, Case
+from ci_gate.wellformed import wellformed
 
 EMBEDDING = "embedding"
 SHOWN_CHARS = 60
@@ -85,8 +86,7 @@ async def _embedding_similarity(
 ) -> float:
     embedder = str(spec.options.get("embedder"))
     # A lone surrogate (valid in a JSON string escape) cannot be sent as UTF-8.
-    clean = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    vectors = await scoring.embed(embedder, [clean, reference])
+    vectors = await scoring.embed(embedder, [wellformed(text), wellformed(reference)])
     try:
         return cosine(vectors[0], vectors[1])
     except (ValueError, IndexError) as exc:

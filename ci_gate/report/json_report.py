@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -21,17 +20,11 @@ from typing import Any
 
 from ci_gate.compare.model import Comparison
 from ci_gate.gate.model import GateResult
+from ci_gate.wellformed import wellformed
 
 REPORT_FORMAT = "ci-gate-report"
 REPORT_SCHEMA_VERSION = 1
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _COUNTED = ("regressed", "fixed", "still_failing", "flaky", "errored")
-
-
-def _clean_str(text: str) -> str:
-    if not _SURROGATE_RE.search(text):
-        return text
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def jsonable(value: object) -> Any:
@@ -41,15 +34,15 @@ def jsonable(value: object) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return _clean_str(value)
+        return wellformed(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
-        return {_clean_str(str(k)): jsonable(v) for k, v in value.items()}
+        return {wellformed(str(k)): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
         return [jsonable(v) for v in items]
-    return _clean_str(str(value))
+    return wellformed(str(value))
 
 
 def _run(run: object) -> Any:

@@ -30,10 +30,10 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from ci_gate.errors import InternalError
+from ci_gate.wellformed import wellformed
 
 # --- Unicode hygiene ------------------------------------------------------------------------------
 
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Every line break Python's str.splitlines knows; .NET's ReadLine (the runner) splits on \r, \n.
 _BREAKS_RE = re.compile("\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _WS_RUN_RE = re.compile("[ \t\n]*[\t\n][ \t\n]*")
@@ -63,19 +63,9 @@ def _invisible_re() -> re.Pattern[str]:
     return re.compile("[" + "".join(ranges) + "]")
 
 
-def _valid_unicode(text: str, replacement: str = "\ufffd") -> str:
-    """Join surrogate pairs into one code point; replace (or drop) lone surrogates."""
-    if not _SURROGATE_RE.search(text):
-        return text
-    raw = text.encode("utf-16-le", "surrogatepass")
-    if replacement:
-        return raw.decode("utf-16-le", "replace")
-    return raw.decode("utf-16-le", "ignore")
-
-
 def _normalise(text: str) -> str:
     """Valid Unicode with ``\\n`` the only line break and no invisible characters but ``\\t``."""
-    return _invisible_re().sub("", _BREAKS_RE.sub("\n", _valid_unicode(text)))
+    return _invisible_re().sub("", _BREAKS_RE.sub("\n", wellformed(text)))
 
 
 def _one_line(text: str) -> str:
@@ -335,7 +325,7 @@ def workflow_command(name: str, message: str, /, **properties: str | int | None)
 
 def xml_clean(text: str) -> str:
     """``text`` without the characters XML 1.0 forbids; for writers that escape themselves."""
-    return _XML_ILLEGAL_RE.sub("", _valid_unicode(text, replacement=""))
+    return _XML_ILLEGAL_RE.sub("", wellformed(text, replacement=""))
 
 
 def xml_text(text: str) -> str:

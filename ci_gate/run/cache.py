@@ -52,7 +52,7 @@ def cache_key(provider: Provider, request: ProviderRequest) -> str:
     blob = json.dumps(
         material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
     )
-    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ci_gate.run.ledger import Ledger, StopRun
 from ci_gate.run.retrying import call_with_retries
 from ci_gate.run.scoring import SampleScoring, ScoringSetup
 from ci_gate.suite.model import Case, PriceTable, Retry
+from ci_gate.wellformed import wellformed, wellformed_json
 
 __all__ = ["Executor", "Ledger", "StopRun", "not_run_record"]
 
@@ -64,7 +65,7 @@ class Executor:
         if answer is None:
             assert error is not None
             return _error_record(request, key, error.kind, error.message, attempts)
-        response = answer
+        response = _wellformed(answer)
         model = response.model or self.provider.target.model
         cost = cost_usd(self.prices, model, response.input_tokens, response.output_tokens)
         if cost is not None:
@@ -130,7 +131,24 @@ class Executor:
         )
 
 
+def _wellformed(response: ProviderResponse) -> ProviderResponse:
+    """The answer as every later step can hold it: lone surrogates in what the target sent
+    (a JSON escape, a Python string) replaced, so no hash, judge request or file write fails."""
+    return replace(
+        response,
+        output=wellformed(response.output),
+        model=_maybe_wellformed(response.model),
+        finish_reason=_maybe_wellformed(response.finish_reason),
+        extra=wellformed_json(response.extra) if response.extra else response.extra,
+    )
+
+
+def _maybe_wellformed(text: str | None) -> str | None:
+    return None if text is None else wellformed(text)
+
+
 def _clip(message: str) -> str:
+    message = wellformed(message)
     return message if len(message) <= MAX_ERROR_MESSAGE else message[: MAX_ERROR_MESSAGE - 1] + "…"
 
 

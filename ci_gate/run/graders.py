@@ -131,7 +131,8 @@ class Graders:
             "target": dict(provider.cache_identity()),
             "embed": list(texts),
         }
-        key = "sha256:" + hashlib.sha256(_canonical(material).encode("utf-8")).hexdigest()
+        blob = _canonical(material).encode("utf-8", "surrogatepass")
+        key = "sha256:" + hashlib.sha256(blob).hexdigest()
         cache = self._cache_of(provider)
         hit = cache.get(key) if cache is not None else None
         if hit is not None:

@@ -17,6 +17,7 @@ from typing import IO
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.codec import record_from_dict, record_to_dict
 from ci_gate.results.model import Record
+from ci_gate.wellformed import has_surrogates
 
 JOURNAL_FORMAT = "ci-gate-journal-1"
 
@@ -69,7 +70,10 @@ class Journal:
         self._file.flush()
 
     def append(self, record: Record) -> None:
-        self._file.write(json.dumps(record_to_dict(record), ensure_ascii=False) + "\n")
+        line = json.dumps(record_to_dict(record), ensure_ascii=False)
+        if has_surrogates(line):  # written as JSON escapes, never as a half-written line
+            line = json.dumps(record_to_dict(record))
+        self._file.write(line + "\n")
         self._file.flush()
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ci_gate.errors import Problem, SuiteError
 from ci_gate.suite.yaml_source import KeyPath, parse_yaml, read_text
+from ci_gate.wellformed import has_surrogates
 
 SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
 MAX_TABLE_BYTES = 50 * 1024 * 1024  # JSONL and CSV files may hold many thousands of cases
@@ -90,6 +91,9 @@ def _read_jsonl(text: str, display: str) -> tuple[list[RawCase], list[Problem]]:
         except RecursionError:
             problems.append(Problem(display, number, "", "JSON nested too deeply", None))
             continue
+        if _SURROGATE_ESCAPE_RE.search(line) and (where := _lone_surrogate(data)) is not None:
+            problems.append(_surrogate_problem(display, number, where))
+            continue
         if not isinstance(data, dict):
             problems.append(
                 Problem(
@@ -103,6 +107,38 @@ def _read_jsonl(text: str, display: str) -> tuple[list[RawCase], list[Problem]]:
             continue
         cases.append(RawCase(data, display, number, (), {(): number}))
     return cases, problems
+
+
+# Only a line that spells a surrogate escape can decode to a lone one: the rest are not walked.
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The key path of the first string holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return path if has_surrogates(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _lone_surrogate(key, path) or _lone_surrogate(item, f"{path}.{key}".lstrip("."))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{n}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _surrogate_problem(display: str, line: int, where: str) -> Problem:
+    # YAML refuses such an escape outright; a case file must not be the way round it.
+    return Problem(
+        display,
+        line,
+        where,
+        "invalid Unicode: a \\u escape of half a surrogate pair (such as \\ud800) alone",
+        "write the character itself, or both halves of the pair (\\ud83d\\ude00)",
+    )
 
 
 class _DuplicateKey(Exception):
@@ -193,6 +229,9 @@ def _csv_case(row: dict[str, str], display: str, line: int) -> tuple[dict[str, A
     if row.get("assert", "").strip():
         try:
             data["assert"] = json.loads(row["assert"])
+            if (where := _lone_surrogate(data["assert"], "assert")) is not None:
+                problems.append(_surrogate_problem(display, line, where))
+                del data["assert"]
         except (json.JSONDecodeError, RecursionError) as exc:
             where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             problems.append(
