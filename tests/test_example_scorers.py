@@ -142,3 +142,14 @@ def test_an_uncalibrated_judge_cannot_block_its_assertion_rule(
     checks = [c for c in gate.checks if c.key == "assertion.grounded-in-policy"]
     assert any(c.status == "info" and "only warns" in c.reason for c in checks)
     assert all(not c.blocking for c in checks)
+
+
+def test_the_run_line_counts_judges_apart(
+    runs: tuple[Path, Results, Results], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite, _, _ = runs
+    cache = ["--cache-dir", str(suite.parent / "cache")]  # the fixture's runs filled it
+    assert main(["run", str(suite), "-o", str(tmp_path / "again.json"), *cache]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "judges and embedders: 0 calls (" in line and " cached), $" in line
+    assert "1 judged assertion(s) advisory" in line

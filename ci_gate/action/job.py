@@ -171,7 +171,7 @@ class _Job:
         assert chosen is not None, "the suite loader requires a pairwise judge"
         return chosen
 
-    def preferences(self, base: Results, head: Results) -> Preferences | None:
+    def preferences(self, base: Results, head: Results, seed: int) -> Preferences | None:
         """The pairwise judgement, when the suite asks for one and this job ran the suite: a
         job that publishes another job's results holds secrets it should not spend on them."""
         if self.suite.pairwise is None or self.jc.inputs.results_from:
@@ -183,6 +183,7 @@ class _Job:
             provider_env(self.jc.env),
             use_cache=not self.fresh,
             cache_dir=self.cache_dir,
+            seed=seed,
         )
 
     def write_reports(self, markdown: str, *files: tuple[str, str]) -> str:
@@ -220,7 +221,7 @@ class _Job:
             resamples=policy.resamples,
             seed=policy.seed,
             confidence=1.0 - alpha,
-            preferences=self.preferences(base.results, head),
+            preferences=self.preferences(base.results, head, policy.seed),
         )
         gate = decide(comparison, policy, mode)
         report = render_markdown(comparison, gate, limit=COMMENT_LIMIT - _EXTRAS_RESERVE)

@@ -78,5 +78,22 @@ def summary_line(results: Results, output: str) -> str:
         + f"; {t.cached} cached"
         + (f", {t.reused} reused from the baseline" if t.reused else "")
         + f"; p50 latency {p50}; cost ${t.cost_usd:.4f} "
-        f"(spent ${t.cost_usd_spent:.4f}); {run.duration_s:.1f} s -> {output}"
+        f"(spent ${t.cost_usd_spent:.4f})"
+        + _graders_part(results)
+        + f"; {run.duration_s:.1f} s -> {output}"
+    )
+
+
+def _graders_part(results: Results) -> str:
+    """Judges and embedders, apart from the target: their calls are not the product's cost."""
+    t = results.run.totals
+    if not t.judge_calls and not any(r.judge is not None for r in results.records):
+        return ""
+    cached = sum(r.judge.cached for r in results.records if r.judge is not None)
+    advisory = sum(1 for j in results.run.judges if j.advisory is not None)
+    return (
+        f"; judges and embedders: {t.judge_calls} calls"
+        + (f" ({cached} cached)" if cached else "")
+        + f", ${t.judge_cost_usd:.4f} at list price"
+        + (f", {advisory} judged assertion(s) advisory" if advisory else "")
     )
