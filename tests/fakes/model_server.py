@@ -24,7 +24,7 @@ in reverse ``index`` order as a server may; the faults apply to it too.
 
 As a process, for benchmarks::
 
-    python -m tests.fakes.model_server --port 0 --service-ms 100
+    python -m tests.fakes.model_server --port 0 --service-ms 100 [--answer NEEDLE=REPLY ...]
 
 prints ``listening on http://127.0.0.1:PORT`` and serves until killed. No per-request logging or
 validation: 1,000 requests at concurrency 32 cost well under a second of server time.
@@ -466,9 +466,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--service-ms", type=float, default=0.0)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--answer",
+        action="append",
+        default=[],
+        metavar="NEEDLE=REPLY",
+        help="reply REPLY to a last user message containing NEEDLE (e.g. a judge's JSON)",
+    )
     args = parser.parse_args(argv)
+    answers = dict(a.split("=", 1) for a in args.answer)
     server = ModelServer(
-        args.service_ms, jitter_ms=args.jitter_ms, host=args.host, port=args.port, record=False
+        args.service_ms,
+        jitter_ms=args.jitter_ms,
+        host=args.host,
+        port=args.port,
+        answers=answers,
+        record=False,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_until_signalled(server))
