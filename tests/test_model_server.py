@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 
-from ci_gate.providers.http_client import make_client
+from ci_gate.providers.base import ProviderError
+from ci_gate.providers.http_client import make_client, request_json
+from tests.fakes.model_chaos import CHAOS_KINDS, Draw
 from tests.fakes.model_server import Fault, ModelServer, ToolCall
 
 REPO = Path(__file__).parents[1]
@@ -240,3 +242,89 @@ def test_standalone_process_serves_fast() -> None:
     assert statuses == [200] * 1000
     assert server_cpu < 1.0
     assert proc.returncode == 0  # SIGTERM is a clean stop
+
+
+async def _call(url: str, timeout_s: float) -> tuple[Any, float]:
+    async with make_client(2) as client:
+        started = time.perf_counter()
+        try:
+            reply = await request_json(
+                client, "POST", url, headers={}, body=CHAT, timeout_s=timeout_s
+            )
+        except ProviderError as exc:
+            return exc, time.perf_counter() - started
+        return reply.body, time.perf_counter() - started
+
+
+def test_drip_sends_the_whole_body_slowly() -> None:
+    with ModelServer() as server:
+        server.push(Fault("drip", delay_ms=5, chunk=32))
+        body, took = asyncio.run(_call(server.url + "/v1/chat/completions", 10))
+        size = len(server.requests[0].raw)  # the answer is longer than the request it echoes
+    assert body["choices"][0]["message"]["content"] == "Hello!"
+    assert took >= 5 / 1000 * (size // 32)  # one pause per chunk: it really came in pieces
+
+
+def test_drip_past_the_deadline_times_out_and_stops_the_handler() -> None:
+    with ModelServer() as server:
+        # ~600 bytes, 8 at a time, 20 ms apart: 1.5 s, each read well within any per-read timeout.
+        server.push(Fault("drip", delay_ms=20, chunk=8))
+        error, took = asyncio.run(_call(server.url + "/v1/chat/completions", 0.2))
+        assert server.handler_stopped(1).wait(5)
+    assert isinstance(error, ProviderError) and error.kind == "timeout"
+    assert 0.2 <= took < 1.0
+
+
+def _chaos_draws(seed: int, bodies: list[bytes]) -> list[Draw]:
+    with ModelServer() as server:
+        server.chaos_timeout_ms = 0  # nothing here waits for a timeout
+        plan = server.chaos(rate=0.5, seed=seed, kinds=["500", "503", "missing_usage"])
+        with httpx.Client(timeout=10) as client:
+            for raw in bodies:
+                client.post(server.url + "/v1/messages", content=raw)
+    return plan.draws
+
+
+def test_chaos_is_reproducible_per_body_and_repeat_not_per_arrival_order() -> None:
+    bodies = [json.dumps({**CHAT, "n": i}).encode() for i in range(40)] * 2  # each body twice
+    first = _chaos_draws(7, bodies)
+    again = _chaos_draws(7, bodies[::-1])  # other order: the n-th repeat of a body decides
+    other = _chaos_draws(8, bodies)
+    assert sorted(first, key=repr) == sorted(again, key=repr)
+    assert sorted(first, key=repr) != sorted(other, key=repr)
+    assert {d.nth for d in first} == {0, 1}
+    kinds = [d.kind for d in first]
+    assert 20 <= sum(k is not None for k in kinds) <= 60  # rate 0.5 of 80
+    assert {k for k in kinds if k is not None} == {"500", "503", "missing_usage"}
+
+
+def test_each_chaos_kind_does_what_it_says() -> None:
+    seen: dict[str, Any] = {}
+    with ModelServer() as server, httpx.Client(timeout=10) as client:
+        for kind in CHAOS_KINDS:
+            if kind == "timeout":
+                continue  # its own test below
+            server.chaos(rate=1.0, seed=1, kinds=[kind])
+            try:
+                resp = client.post(server.url + "/v1/chat/completions", json=CHAT)
+                seen[kind] = (resp.status_code, resp.headers.get("retry-after"), resp.content)
+            except httpx.TransportError as exc:
+                seen[kind] = type(exc).__name__
+    assert seen["429_retry_after"][:2] == (429, "0")
+    assert seen["429"][:2] == (429, None)
+    assert [seen[s][0] for s in ("500", "502", "503")] == [500, 502, 503]
+    assert seen["reset"] in ("ReadError", "RemoteProtocolError")
+    assert seen["short_body"] == "RemoteProtocolError"
+    assert seen["non_json"][0] == 200 and seen["non_json"][2].startswith(b"<html>")
+    assert seen["truncated"][0] == 200 and not seen["truncated"][2].endswith(b"}")
+    assert "usage" not in json.loads(seen["missing_usage"][2])
+    assert json.loads(seen["drip"][2])["usage"]["total_tokens"] == 4
+
+
+def test_chaos_timeout_outlasts_the_client_and_its_handler_is_cancelled() -> None:
+    with ModelServer() as server:
+        server.chaos(rate=1.0, seed=0, kinds=["timeout"])
+        error, took = asyncio.run(_call(server.url + "/v1/chat/completions", 0.2))
+        assert server.handler_stopped(1).wait(5)  # no handler left sleeping its 60 s
+    assert isinstance(error, ProviderError) and error.kind == "timeout"
+    assert took < 1.0

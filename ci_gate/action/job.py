@@ -23,7 +23,7 @@ from ci_gate.action.head_results import collect, provider_env, run_here
 from ci_gate.action.inputs import ActionInputs
 from ci_gate.action.plan import Plan
 from ci_gate.atomic import write_text_atomic
-from ci_gate.baseline.store import BaselineStore, suite_slug
+from ci_gate.baseline.store import BaselineError, BaselineStore, suite_slug
 from ci_gate.commands.compare import choose_policy
 from ci_gate.compare.compare import compare
 from ci_gate.gate.decide import decide
@@ -36,7 +36,7 @@ from ci_gate.publish.trend import TrendPoint, trend_charts
 from ci_gate.report.json_report import render_json
 from ci_gate.report.junit import render_junit
 from ci_gate.report.markdown import render_markdown
-from ci_gate.report.sanitize import inline
+from ci_gate.report.sanitize import inline, mask_secrets
 from ci_gate.report.solo import render_solo
 from ci_gate.results.model import Results
 from ci_gate.run.grading import grader_ids
@@ -84,7 +84,12 @@ def _rel(ctx: GitHubContext, path: Path) -> str:
 
 
 def _trend(store: BaselineStore, slug: str) -> str:
-    entries = list(reversed(store.history(slug, TREND_POINTS)))
+    try:
+        entries = list(reversed(store.history(slug, TREND_POINTS)))
+    except BaselineError:
+        # The chart only decorates a verdict already made (and a baseline already stored): a
+        # store that cannot list its history right now (GitHub down) must not cost either.
+        return ""
     points: list[TrendPoint] = [(e.commit, e.pass_rate, e.latency_p95_ms) for e in entries]
     charts = trend_charts(points)
     return f"### Trend over recent baselines\n\n{charts}" if charts else ""
@@ -187,10 +192,12 @@ class _Job:
         )
 
     def write_reports(self, markdown: str, *files: tuple[str, str]) -> str:
+        # Reports are uploaded as artifacts: masked like the comment, since outputs can quote keys.
+        secrets = self.jc.secrets
         report = self.out / "report.md"
-        write_text_atomic(report, markdown)
+        write_text_atomic(report, mask_secrets(markdown, secrets))
         for name, text in files:
-            write_text_atomic(self.out / name, text)
+            write_text_atomic(self.out / name, mask_secrets(text, secrets))
         return _rel(self.jc.ctx, report)
 
     # -- the outcomes -----------------------------------------------------------------------

@@ -61,11 +61,14 @@ def log_outcomes(outcomes: Sequence[SuiteOutcome], secrets: Sequence[str], out: 
         emit(notices, out)
 
 
-def write_summary(ctx: GitHubContext, outcomes: Sequence[SuiteOutcome]) -> None:
+def write_summary(
+    ctx: GitHubContext, outcomes: Sequence[SuiteOutcome], secrets: Sequence[str]
+) -> None:
     if ctx.summary_path is None:
         return
     for outcome in outcomes:
-        append_summary(ctx.summary_path, outcome.markdown)
+        # Masked like the comment: a report quotes outputs, and an output can quote a key.
+        append_summary(ctx.summary_path, mask_secrets(outcome.markdown, secrets))
 
 
 def post_comments(

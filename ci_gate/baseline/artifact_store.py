@@ -94,7 +94,8 @@ class ArtifactStore:
             return self._client.get(url, params=params, headers=headers)
         except httpx.HTTPError as exc:
             raise BaselineError(
-                f"artifact store: GET {path} on {self.api_url} failed: {type(exc).__name__}"
+                f"artifact store: GET {path} on {self.api_url} failed: {type(exc).__name__} "
+                "(no answer from GitHub; rerun the job)"
             ) from None
 
     def _check(self, response: httpx.Response, what: str) -> None:
@@ -102,6 +103,12 @@ class ArtifactStore:
         if status < 300:
             return
         detail = _message(response)
+        if status in (403, 429) and "rate limit" in detail.lower():
+            # GitHub's secondary rate limit is a 403 too: not a missing permission.
+            raise BaselineError(
+                f"artifact store: {what}: HTTP {status} GitHub's rate limit was hit; "
+                "rerun the job in a few minutes"
+            )
         hint = {
             401: "the token is not valid",
             403: "the token needs `actions: read` permission",

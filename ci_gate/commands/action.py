@@ -47,7 +47,9 @@ def secrets_of(inputs: ActionInputs | None, env: Mapping[str, str]) -> tuple[str
     return tuple(dict.fromkeys(v for v in found if len(v) >= _MIN_SECRET_LEN))
 
 
-def _error_outcome(suite_file: str, error: BaseException, exit_code: int) -> SuiteOutcome:
+def _error_outcome(
+    suite_file: str, error: BaseException, exit_code: int, secrets: tuple[str, ...] = ()
+) -> SuiteOutcome:
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
     markdown = (
         f"## 🛑 Error — ci-gate · {inline(suite_file, 120)}\n\n"
@@ -60,6 +62,12 @@ def _error_outcome(suite_file: str, error: BaseException, exit_code: int) -> Sui
         verdict="error",
         headline=message,
         markdown=markdown,
+        # The error annotation the docs promise: it shows on the run's page, not only in the log.
+        annotations=(
+            workflow_command(
+                "error", mask_secrets(message, secrets), title=f"ci-gate: {suite_file}"
+            ),
+        ),
         exit_code=exit_code,
     )
 
@@ -158,7 +166,7 @@ class _Step:
                 outcomes.append(self._one(jc, suite_file))
 
         log_outcomes(outcomes, secrets, self.out)
-        write_summary(ctx, outcomes)
+        write_summary(ctx, outcomes, secrets)
         urls: tuple[str, ...] = ()
         if plan.comment:
             published = post_comments(
@@ -177,7 +185,7 @@ class _Step:
         try:
             return run_job(jc, suite_file)
         except GateError as error:
-            return _error_outcome(suite_file, error, error.exit_code)
+            return _error_outcome(suite_file, error, error.exit_code, jc.secrets)
         except Exception as error:  # a bug: still report it, and keep the other suites' results
             if self.env.get("CI_GATE_DEBUG"):
                 raise
@@ -185,7 +193,7 @@ class _Step:
                 f"internal error: {type(error).__name__}: {error} (a bug in ci-gate; rerun "
                 "with CI_GATE_DEBUG=1 for a traceback and report it)"
             )
-            return _error_outcome(suite_file, RuntimeError(message), EXIT_INTERNAL)
+            return _error_outcome(suite_file, RuntimeError(message), EXIT_INTERNAL, jc.secrets)
 
 
 def _fail_early(error: GateError, env: Mapping[str, str], out: TextIO) -> int:

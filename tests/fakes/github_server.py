@@ -15,7 +15,8 @@ same-repository and a fork pull request get it (``github-actions[bot]``, an app 
 ``USER_TOKEN`` a personal access token of ``octocat``. Every 2xx answer is checked against the
 operation's response schema; a mismatch (a bug in this fake) is kept in ``response_errors``.
 One-shot faults (``fail_next``, ``secondary_rate_limit``, ``reset``) hit the next requests in
-order, or the next ones whose "METHOD /path" contains ``match``.
+order, or the next ones whose "METHOD /path" contains ``match``; with ``after=n`` the first n
+such requests are answered normally, to aim at a later call of a sequence.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None
     match: str | None = None
+    after: int = 0  # matching requests to let through before this fault applies
 
 
 def _default_error_body(status: int, retry_after: str | None) -> dict[str, Any]:
@@ -131,6 +133,10 @@ class GitHubServer(ThreadedServer, Seeding):
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._request_ids = itertools.count(1)
+        # (match, n, event, then): set once n requests matching "METHOD /path" were handled.
+        self._handled_waiters: list[
+            tuple[str, int, threading.Event, Callable[[], None] | None]
+        ] = []
         self.token(WRITE_TOKEN, ACTIONS_BOT, "write", "app")
         self.token(READ_TOKEN, ACTIONS_BOT, "read", "app")
         self.token(USER_TOKEN, "octocat", "write", "user")
@@ -144,21 +150,47 @@ class GitHubServer(ThreadedServer, Seeding):
         *,
         body: Any = None,
         match: str | None = None,
+        after: int = 0,
     ) -> None:
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         error = body if body is not None else _default_error_body(status, retry_after)
         with self._lock:
-            self._faults.append(Fault("status", times, status, headers, error, match))
+            self._faults.append(Fault("status", times, status, headers, error, match, after))
 
     def secondary_rate_limit(
-        self, times: int = 1, retry_after: str = "0", *, match: str | None = None
+        self, times: int = 1, retry_after: str = "0", *, match: str | None = None, after: int = 0
     ) -> None:
-        self.fail_next(403, times, retry_after, match=match)
+        self.fail_next(403, times, retry_after, match=match, after=after)
 
-    def reset(self, times: int = 1, *, match: str | None = None) -> None:
+    def reset(self, times: int = 1, *, match: str | None = None, after: int = 0) -> None:
         """Drop the connection (TCP reset) instead of answering."""
         with self._lock:
-            self._faults.append(Fault("reset", times, match=match))
+            self._faults.append(Fault("reset", times, match=match, after=after))
+
+    def request_handled(
+        self, match: str, n: int = 1, then: Callable[[], None] | None = None
+    ) -> threading.Event:
+        """An event set once ``n`` requests whose "METHOD /path" contains ``match`` have been
+        handled: their effect is in the state and the answer is on its way. Lets a test act
+        (kill the client, say) at that point without sleeping. ``then`` runs in the server's
+        thread before that answer is sent, so a client it kills never sees the answer."""
+        event = threading.Event()
+        with self._lock:
+            self._handled_waiters.append((match, n, event, then))
+        self._note_handled()
+        return event
+
+    def _note_handled(self) -> None:
+        with self._lock:
+            if not self._handled_waiters:
+                return
+            lines = [f"{r.method} {r.path}" for r in self.requests]
+            due = [w for w in self._handled_waiters if sum(w[0] in x for x in lines) >= w[1]]
+            self._handled_waiters = [w for w in self._handled_waiters if w not in due]
+        for _, _, event, then in due:
+            if then is not None:
+                then()
+            event.set()
 
     @property
     def pending_faults(self) -> int:
@@ -169,6 +201,9 @@ class GitHubServer(ThreadedServer, Seeding):
         with self._lock:
             for fault in self._faults:
                 if fault.match is None or fault.match in line:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -232,6 +267,7 @@ class GitHubServer(ThreadedServer, Seeding):
                     status,
                 )
             )
+            self._note_handled()
 
     def _violation(self, method: str, path: str, op: Operation | None, message: str) -> None:
         self.violations.append(Violation(method, path, op.operation_id if op else None, message))

@@ -16,8 +16,12 @@ passes requests through, to aim a fault at a later one); ``mode`` applies to eve
 no fault is queued. Faults: ``status`` (error with an API-shaped body, optionally echoing the
 request headers), ``slow``, ``non_json``, ``missing_usage``, ``truncated`` (a complete HTTP reply
 whose JSON is cut), ``short_body`` (fewer bytes than the Content-Length, then the connection
-closes), ``reset`` (TCP reset), ``canned`` (a recorded reply). ``request_arrived(n)`` gives an
-event set when the n-th request arrives, to act while it is in flight without sleeping.
+closes), ``reset`` (TCP reset), ``canned`` (a recorded reply), ``drip`` (headers at once, then
+the body ``chunk`` bytes at a time, ``delay_ms`` apart). ``chaos(rate, seed)`` faults requests at
+random but reproducibly (see ``tests.fakes.model_chaos``) when no one-shot fault is queued.
+``request_arrived(n)`` gives an event set when the n-th request arrives, to act while it is in
+flight without sleeping; ``handler_stopped(n)`` one set when n handlers were cancelled because
+their client went away (a client that timed out).
 
 ``POST /v1/embeddings`` (OpenAI) answers with ``ci_gate.providers.fake_embed`` vectors, listed
 in reverse ``index`` order as a server may; the faults apply to it too.
@@ -51,9 +55,10 @@ from typing import Any
 from aiohttp import web
 
 from ci_gate.providers.fake_embed import fake_embedding
+from tests.fakes.model_chaos import Chaos
 from tests.fakes.threaded_server import ThreadedServer
 
-MODES = ("ok", "non_json", "missing_usage", "truncated", "short_body", "reset")
+MODES = ("ok", "non_json", "missing_usage", "truncated", "short_body", "reset", "drip")
 _DROPPED_HEADERS = frozenset(
     {"content-length", "connection", "transfer-encoding", "content-encoding"}
 )
@@ -84,7 +89,8 @@ class Fault:
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Any = None  # None: an API-shaped error body (for kind "status")
     echo_headers: bool = False
-    delay_ms: float = 0.0
+    delay_ms: float = 0.0  # "slow": before answering; "drip": between chunks
+    chunk: int = 16  # "drip": bytes per write
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,11 @@ class ModelServer(ThreadedServer):
         self._ids = itertools.count(1)
         self._arrived = 0
         self._waiters: list[tuple[int, threading.Event]] = []
+        self.stopped = 0  # handlers cancelled, or cut off mid-reply, because the client left
+        self._stop_waiters: list[tuple[int, threading.Event]] = []
+        self.chaos_plan: Chaos | None = None
+        # A "timeout" chaos fault answers after this long; the client is meant to give up first.
+        self.chaos_timeout_ms = 60_000.0
 
     # -- fault plan -----------------------------------------------------------------------
     def push(self, *faults: Fault) -> None:
@@ -152,15 +163,31 @@ class ModelServer(ThreadedServer):
         """Serve recorded (status, headers, body) replies, one per request, in order."""
         self.push(*(Fault("canned", 1, s, dict(h), b) for s, h, b in exchanges))
 
+    def chaos(self, rate: float = 0.2, seed: int = 0, kinds: Sequence[str] | None = None) -> Chaos:
+        """Fault each request with probability ``rate``, the kind drawn from ``kinds``
+        (default: all of ``CHAOS_KINDS``); returns the plan, whose ``draws`` say what happened."""
+        plan = Chaos(rate, seed) if kinds is None else Chaos(rate, seed, kinds)
+        self.chaos_plan = plan
+        return plan
+
     def request_arrived(self, n: int) -> threading.Event:
         """An event set once the server has received its ``n``-th request (counting from start),
         for tests that must act while a request is in flight, without sleeping."""
+        return self._event(n, "_arrived", self._waiters)
+
+    def handler_stopped(self, n: int) -> threading.Event:
+        """An event set once ``n`` handlers have stopped because their client went away."""
+        return self._event(n, "stopped", self._stop_waiters)
+
+    def _event(
+        self, n: int, counter: str, waiters: list[tuple[int, threading.Event]]
+    ) -> threading.Event:
         event = threading.Event()
         with self._lock:
-            if self._arrived >= n:
+            if getattr(self, counter) >= n:
                 event.set()
             else:
-                self._waiters.append((n, event))
+                waiters.append((n, event))
         return event
 
     def _note_arrival(self) -> None:
@@ -168,6 +195,14 @@ class ModelServer(ThreadedServer):
             self._arrived += 1
             due = [w for w in self._waiters if w[0] <= self._arrived]
             self._waiters = [w for w in self._waiters if w[0] > self._arrived]
+        for _, event in due:
+            event.set()
+
+    def _note_stop(self) -> None:
+        with self._lock:
+            self.stopped += 1
+            due = [w for w in self._stop_waiters if w[0] <= self.stopped]
+            self._stop_waiters = [w for w in self._stop_waiters if w[0] > self.stopped]
         for _, event in due:
             event.set()
 
@@ -211,6 +246,10 @@ class ModelServer(ThreadedServer):
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             return await self._respond(request)
+        except (asyncio.CancelledError, ConnectionResetError):
+            # The client gave up (its deadline passed) while this reply was slow or dripping.
+            self._note_stop()
+            raise
         finally:
             self._in_flight -= 1
 
@@ -226,6 +265,8 @@ class ModelServer(ThreadedServer):
                 RecordedRequest(request.method, request.path, dict(request.headers), body, raw)
             )
         fault = self._next_fault()
+        if fault is None and self.chaos_plan is not None:
+            fault = self._chaos_fault(self.chaos_plan.draw(raw))
         kind = fault.kind if fault is not None else self.mode
         delay_ms = fault.delay_ms if fault is not None and kind == "slow" else self._delay_ms(raw)
         if delay_ms > 0:
@@ -252,7 +293,24 @@ class ModelServer(ThreadedServer):
             return web.Response(body=payload[: len(payload) // 2], content_type="application/json")
         if kind == "short_body":
             return await _short_body(request, payload)
+        if kind == "drip":
+            chunk, pause_ms = (fault.chunk, fault.delay_ms) if fault is not None else (16, 1.0)
+            return await _drip(request, payload, chunk, pause_ms / 1000.0)
         return web.Response(body=payload, content_type="application/json")
+
+    def _chaos_fault(self, kind: str | None) -> Fault | None:
+        if kind is None:
+            return None
+        if kind == "429_retry_after":
+            return Fault("status", status=429, headers={"retry-after": "0"})
+        if kind.isdigit():
+            return Fault("status", status=int(kind))
+        if kind == "timeout":
+            return Fault("slow", delay_ms=self.chaos_timeout_ms)
+        if kind == "drip":
+            # Slow enough to arrive in many reads, quick enough to finish within a test deadline.
+            return Fault("drip", delay_ms=1.0, chunk=64)
+        return Fault(kind)
 
     def _delay_ms(self, raw: bytes) -> float:
         if not self.jitter_ms:
@@ -346,6 +404,21 @@ async def _short_body(request: web.Request, payload: bytes) -> web.StreamRespons
     await response.write(payload[: len(payload) // 2])
     if request.transport is not None:
         request.transport.close()
+    return response
+
+
+async def _drip(
+    request: web.Request, payload: bytes, chunk: int, pause_s: float
+) -> web.StreamResponse:
+    # Headers and Content-Length at once, then the body in pieces: a client whose only deadline
+    # is per read never times out on this; one with a deadline for the whole exchange must.
+    response = web.StreamResponse(headers={"content-type": "application/json"})
+    response.content_length = len(payload)
+    await response.prepare(request)
+    for start in range(0, len(payload), max(1, chunk)):
+        await response.write(payload[start : start + max(1, chunk)])
+        await asyncio.sleep(pause_s)
+    await response.write_eof()
     return response
 
 
