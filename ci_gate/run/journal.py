@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+from ci_gate.atomic import write_text_atomic
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.codec import record_from_dict, record_to_dict
 from ci_gate.results.model import Record
@@ -59,21 +61,24 @@ def _parse_line(line: str, source: str) -> Record | None:
 
 
 class Journal:
-    """Appends records; each line is flushed to the OS at once so that kill -9 keeps it."""
+    """Appends records; each line is flushed to the OS at once so that kill -9 keeps it.
 
-    def __init__(self, path: Path, suite_fingerprint: str, target_id: str) -> None:
+    ``kept`` are the records of an earlier journal that this run keeps: the new journal starts
+    with them and replaces the old one atomically, so a kill while it is being started never
+    loses a finished call.
+    """
+
+    def __init__(
+        self, path: Path, suite_fingerprint: str, target_id: str, kept: Iterable[Record] = ()
+    ) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: IO[str] = path.open("w", encoding="utf-8")
         header = {"format": JOURNAL_FORMAT, "suite": suite_fingerprint, "target": target_id}
-        self._file.write(json.dumps(header) + "\n")
-        self._file.flush()
+        lines = [json.dumps(header), *(_line(r) for r in kept)]
+        write_text_atomic(path, "\n".join(lines) + "\n")
+        self._file: IO[str] = path.open("a", encoding="utf-8")
 
     def append(self, record: Record) -> None:
-        line = json.dumps(record_to_dict(record), ensure_ascii=False)
-        if has_surrogates(line):  # written as JSON escapes, never as a half-written line
-            line = json.dumps(record_to_dict(record))
-        self._file.write(line + "\n")
+        self._file.write(_line(record) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -84,3 +89,10 @@ class Journal:
         self.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _line(record: Record) -> str:
+    line = json.dumps(record_to_dict(record), ensure_ascii=False)
+    if has_surrogates(line):  # written as JSON escapes, never as a half-written line
+        line = json.dumps(record_to_dict(record))
+    return line

@@ -133,7 +133,11 @@ async def run_suite(
         items = list(_items(suite, cases, target, repeats))
         jpath = journal_path(options.output)
         finished = load_journal(jpath, fp.suite, target.id) if options.resume else {}
-        journal = Journal(jpath, fp.suite, target.id)
+        records: list[Record | None] = [None] * len(items)
+        for item in items:
+            earlier = finished.get((item.case.id, item.request.sample))
+            if earlier is not None and earlier.cache_key == cache_key(provider, item.request):
+                records[item.index] = earlier
         ledger = Ledger(
             max_calls=options.max_calls
             if options.max_calls is not None
@@ -164,13 +168,10 @@ async def run_suite(
             reuse,
             scoring,
         )
+        # Opened once the setup can no longer fail (a bad calibration file, a scorer's path), so
+        # that such a mistake leaves no journal behind, nor an open file.
+        journal = Journal(jpath, fp.suite, target.id, [r for r in records if r is not None])
         progress = Progress(len(items), stream, live=_live(stream, env), enabled=options.progress)
-        records: list[Record | None] = [None] * len(items)
-        for item in items:
-            earlier = finished.get((item.case.id, item.request.sample))
-            if earlier is not None and earlier.cache_key == cache_key(provider, item.request):
-                records[item.index] = earlier
-                journal.append(earlier)
         gc.freeze()  # suite and setup objects live for the whole run: keep them out of GC passes
         try:
             await _run_items(items, records, executor, journal, progress, concurrency)
