@@ -46,10 +46,15 @@ def secret_env_values(env: Mapping[str, str]) -> list[str]:
     return [v for k, v in env.items() if _SECRET_ENV_NAME.search(k) and len(v) >= _MIN_SECRET_LEN]
 
 
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` on one line with known secrets and key-like strings replaced by ``***``."""
+def _known(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if len(s) >= _MIN_SECRET_LEN}, key=len, reverse=True):
         text = text.replace(secret, "***")
+    return text
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` on one line with known secrets and key-like strings replaced by ``***``."""
+    text = _known(text, secrets)
     for pattern in _KEY_PATTERNS:
         text = pattern.sub(_mask, text)
     return _CONTROL.sub(" ", text).strip()
@@ -63,8 +68,10 @@ def _mask(match: re.Match[str]) -> str:
 def excerpt(text: str, secrets: Iterable[str] = (), limit: int = EXCERPT_CHARS) -> str:
     """A scrubbed, single-line excerpt of at most ``limit`` characters."""
     # Cut generously before scrubbing (a key split at the cut would escape the patterns), then
-    # cut to size after.
-    clean = scrub(text[: limit * 4], secrets)
+    # cut to size after. Known secrets go before the cut: the start of one cut in two matches
+    # nothing, and squeezing control characters can bring it into the excerpt.
+    secrets = tuple(secrets)
+    clean = scrub(_known(text, secrets)[: limit * 4], secrets)
     return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
