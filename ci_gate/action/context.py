@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import UsageError
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
@@ -103,16 +104,27 @@ def read_event(path: str | None) -> Mapping[str, Any]:
         return {}
     file = Path(path)
     try:
-        if file.stat().st_size > MAX_EVENT_BYTES:
+        raw = None if file.stat().st_size > MAX_EVENT_BYTES else read_at_most(file, MAX_EVENT_BYTES)
+        if raw is None:
             raise UsageError(f"GITHUB_EVENT_PATH {path}: the event payload is over 25 MB")
-        doc = json.loads(file.read_text(encoding="utf-8"))
+        doc = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"GITHUB_EVENT_PATH {path}: cannot read it: {exc.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, an int of over 4300 digits
         raise UsageError(f"GITHUB_EVENT_PATH {path}: not a JSON event payload") from None
     if not isinstance(doc, dict):
         raise UsageError(f"GITHUB_EVENT_PATH {path}: the payload is not a JSON object")
     return doc
+
+
+def _check_pull_event(event_name: str, path: str | None, pull: PullRef | None) -> None:
+    """GitHub always sends a pull request event with its pull request; without one, the step
+    would quietly run without a comment against the wrong baseline."""
+    if path and pull is None and event_name in ("pull_request", "pull_request_target"):
+        raise UsageError(
+            f"GITHUB_EVENT_PATH {path}: a {event_name} event without a pull request (expected "
+            "pull_request as an object and a positive pull_request.number)"
+        )
 
 
 def _pull(event: Mapping[str, Any], repository: str) -> PullRef | None:
@@ -163,8 +175,11 @@ def read_context(env: Mapping[str, str], cwd: Path | None = None) -> GitHubConte
         raise UsageError(f"GITHUB_WORKSPACE {workspace}: no such directory")
     output = env.get("GITHUB_OUTPUT")
     summary = env.get("GITHUB_STEP_SUMMARY")
+    event_name = env.get("GITHUB_EVENT_NAME") or ""
+    pull = _pull(event, repository)
+    _check_pull_event(event_name, env.get("GITHUB_EVENT_PATH"), pull)
     return GitHubContext(
-        event_name=env.get("GITHUB_EVENT_NAME") or "",
+        event_name=event_name,
         repository=repository,
         sha=sha,
         ref=env.get("GITHUB_REF") or _str(event, "ref") or "",
@@ -173,7 +188,7 @@ def read_context(env: Mapping[str, str], cwd: Path | None = None) -> GitHubConte
         server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
         run_id=env.get("GITHUB_RUN_ID") or "",
         default_branch=_str(event, "repository.default_branch"),
-        pull=_pull(event, repository),
+        pull=pull,
         workflow_run=_workflow_run(event, repository),
         output_path=Path(output) if output else None,
         summary_path=Path(summary) if summary else None,

@@ -147,7 +147,8 @@ def _fail_on(env: Mapping[str, str]) -> frozenset[str]:
 
 def _positive_int(env: Mapping[str, str], name: str) -> int:
     value = _raw(env, name)
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    # ASCII digits only, and few: str.isdigit() accepts "²" and int() refuses over 4300 digits.
+    if not re.fullmatch(r"[0-9]{1,6}", value) or not 1 <= int(value) <= 100_000:
         raise UsageError(f"input `{name}`: {value[:40]!r} must be a whole number from 1")
     return int(value)
 

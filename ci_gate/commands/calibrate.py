@@ -10,6 +10,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ci_gate.assertions.text import one_line
+from ci_gate.commands.output_path import check_output
 from ci_gate.errors import EXIT_FAIL, UsageError
 from ci_gate.judge.calibrate import CalibrateOptions, Report, calibrate
 from ci_gate.judge.calibration import Calibration
@@ -37,6 +38,7 @@ def cmd_calibrate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         )
     if args.concurrency is not None and args.concurrency <= 0:
         raise UsageError(f"--concurrency must be greater than 0, got {args.concurrency}")
+    check_output(args.output, "-o")
     tls = tls_context_soon()
     suite = load_suite(args.suite)
     options = CalibrateOptions(

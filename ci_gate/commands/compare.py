@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_gate.atomic import write_text_atomic
+from ci_gate.commands.output_path import check_output
 from ci_gate.compare.compare import compare
 from ci_gate.errors import ConfigError, UsageError
 from ci_gate.gate.decide import decide
-from ci_gate.gate.policy import VERDICTS, Policy, parse_policy
+from ci_gate.gate.policy import MAX_RESAMPLES, VERDICTS, Policy, parse_policy
 from ci_gate.results.model import Results
 from ci_gate.results.store import read_results
 
@@ -100,6 +101,13 @@ def _preferences(
 def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
+    if args.resamples is not None and args.resamples > MAX_RESAMPLES:
+        # One float per resample and interval: more would exhaust the memory.
+        raise UsageError(f"--resamples must be at most {MAX_RESAMPLES}, got {args.resamples}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be 0 or more, got {args.seed}")
+    for option in ("markdown", "json", "junit"):
+        check_output(getattr(args, option), f"--{option}")
     overrides: dict[str, Any] = dict(_pairs(args.set, "--set"))
     for verdict, code in _exit_codes(args.exit_code).items():
         overrides[f"exit_codes.{verdict}"] = code

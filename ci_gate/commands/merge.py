@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from ci_gate.commands.output_path import check_output
 from ci_gate.results.merge import merge_results
 from ci_gate.results.model import Results
 from ci_gate.results.store import read_results, write_results
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    check_output(args.output, "-o")
     parts = [(str(path), read_results(path)) for path in args.parts]
     merged = merge_results(parts)
     write_results(merged, args.output)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from ci_gate.commands.output_path import check_output
 from ci_gate.errors import EXIT_FAIL, UsageError
 from ci_gate.providers.http_client import tls_context_soon
 from ci_gate.results.model import Results
@@ -18,7 +19,7 @@ from ci_gate.suite.load import load_suite
 
 
 def _positive(name: str, value: int | float | None) -> None:
-    if value is not None and value <= 0:
+    if value is not None and not value > 0:  # NaN too: it would mean no budget at all
         raise UsageError(f"--{name} must be greater than 0, got {value}")
 
 
@@ -26,6 +27,7 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     for name in ("repeats", "concurrency", "max_calls", "max_cost"):
         _positive(name.replace("_", "-"), getattr(args, name))
     shard = parse_shard(args.shard) if args.shard is not None else None
+    check_output(args.output, "-o")
     tls = tls_context_soon()
     suite = load_suite(args.suite)
     if args.target is not None and args.target not in {t.id for t in suite.targets}:

@@ -34,6 +34,7 @@ LAYER_NAMES = ("format", "knowledge", "instructions", "tools", "safety", "latenc
 INCREASE_KEYS = ("latency.p50", "latency.p95", "latency.p99", "cost.per_case", "cost.total")
 QUALITY_WHEN = ("quality.pass_rate", "quality.score")
 VERDICTS = ("pass", "fail", "inconclusive", "error")
+MAX_RESAMPLES = 1_000_000
 
 _TOP_KEYS = (
     "alpha",
@@ -238,6 +239,14 @@ def _tradeoffs(rd: Reader, raw: Any) -> tuple[Tradeoff, ...]:
     return tuple(out)
 
 
+def _resamples(rd: Reader, value: Any) -> int:
+    resamples = rd.integer(value, "bootstrap.resamples", 100)
+    if resamples > MAX_RESAMPLES:
+        # Each interval holds one float per resample: a billion would exhaust the memory.
+        raise rd.fail("bootstrap.resamples", f"must be at most {MAX_RESAMPLES}, got {resamples}")
+    return resamples
+
+
 def parse_policy(
     section: Mapping[str, Any] | None,
     *,
@@ -272,8 +281,9 @@ def parse_policy(
     return Policy(
         alpha=alpha_of["alpha"],
         min_cases=rd.integer(m.get("min_cases", 30), "min_cases", 1),
-        resamples=rd.integer(boot.get("resamples", 2000), "bootstrap.resamples", 100),
-        seed=rd.integer(boot.get("seed", 0), "bootstrap.seed", -(2**63), 2**63 - 1),
+        resamples=_resamples(rd, boot.get("resamples", 2000)),
+        # The random generator takes no negative seed.
+        seed=rd.integer(boot.get("seed", 0), "bootstrap.seed", 0, 2**63 - 1),
         quality=MappingProxyType(
             _quality(rd, m["quality"])
             if "quality" in m

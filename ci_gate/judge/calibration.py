@@ -13,12 +13,14 @@ it cannot fail its case.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from ci_gate.atomic import write_text_atomic
+from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import ConfigError
 from ci_gate.judge.prompts import PROMPT_VERSION
 from ci_gate.suite.fingerprint import digest, target_identity
@@ -26,6 +28,8 @@ from ci_gate.suite.model import AssertionSpec, JudgeConfig, Target
 
 CALIBRATION_FORMAT = "ci-gate-calibration"
 CALIBRATION_VERSION = 1
+# Far above any real file (one small entry per judged assertion); a device would never end.
+MAX_CALIBRATION_BYTES = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,10 @@ def read_calibrations(path: Path, shown: str) -> dict[str, Calibration]:
     """The entries of the calibration file at ``path`` (``shown`` names it in messages)."""
     fix = "run `ci-gate calibrate` to write it again"
     try:
-        data = json.loads(path.read_text("utf-8"))
+        raw = read_at_most(path, MAX_CALIBRATION_BYTES)
+        if raw is None:
+            raise ConfigError(f"{shown}: larger than any calibration file; {fix}")
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(
             f"{shown}: judge.calibration names a file that does not exist"
@@ -72,6 +79,8 @@ def read_calibrations(path: Path, shown: str) -> dict[str, Calibration]:
         ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"{shown}: cannot read the calibration file ({exc}); {fix}") from None
+    except RecursionError:
+        raise ConfigError(f"{shown}: JSON nested too deeply; {fix}") from None
     if not isinstance(data, dict) or data.get("format") != CALIBRATION_FORMAT:
         raise ConfigError(f"{shown}: not a ci-gate calibration file; {fix}")
     if data.get("version") != CALIBRATION_VERSION:
@@ -83,13 +92,48 @@ def read_calibrations(path: Path, shown: str) -> dict[str, Calibration]:
     if not isinstance(entries, list):
         raise ConfigError(f"{shown}: assertions: expected a list; {fix}")
     out: dict[str, Calibration] = {}
-    for index, raw in enumerate(entries):
-        try:
-            entry = Calibration(**raw)
-        except TypeError:
-            raise ConfigError(f"{shown}: assertions[{index}]: unexpected keys; {fix}") from None
+    for index, item in enumerate(entries):
+        entry = _entry(item, f"{shown}: assertions[{index}]", fix)
         out[entry.key] = entry
     return out
+
+
+_FIELDS = tuple(f.name for f in fields(Calibration))
+_TEXT = ("key", "assertion", "type", "judge", "created_at")
+_COUNTS = ("repeats", "outputs", "judgements", "labels")
+# The range of each measure; None (not measured) is allowed too.
+_MEASURES = {"self_agreement": (0.0, 1.0), "accuracy": (0.0, 1.0), "kappa": (-1.0, 1.0)}
+
+
+def _entry(raw: Any, where: str, fix: str) -> Calibration:
+    """One entry, every field of the right type: an edited file must not make a judge look
+    calibrated (a NaN kappa passes every ``<`` check) or fail later with a TypeError."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(raw).__name__}; {fix}")
+    missing = [key for key in _FIELDS if key not in raw]
+    unknown = [str(key)[:40] for key in raw if key not in _FIELDS]
+    if missing or unknown:
+        what = f"missing {', '.join(missing)}" if missing else f"unknown key {unknown[0]!r}"
+        raise ConfigError(f"{where}: {what}; {fix}")
+    for key in _TEXT:
+        if not isinstance(raw[key], str):
+            raise ConfigError(f"{where}.{key}: expected a string; {fix}")
+    if raw["model"] is not None and not isinstance(raw["model"], str):
+        raise ConfigError(f"{where}.model: expected a string or null; {fix}")
+    for key in _COUNTS:
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{where}.{key}: expected a whole number from 0; {fix}")
+    for key, (low, high) in _MEASURES.items():
+        value = raw[key]
+        if value is None:
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not low <= value <= high:
+            raise ConfigError(
+                f"{where}.{key}: expected null or a number from {low:g} to {high:g}; {fix}"
+            )
+    return Calibration(**raw)
 
 
 def write_calibrations(path: Path, entries: list[Calibration], suite: str) -> None:

@@ -6,6 +6,7 @@ file with a generic validator would cost seconds); the tests check that both agr
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -194,7 +195,30 @@ class _Reader:
         if types and not _is(value, types):
             names = " or ".join(_type_name(t) for t in types)
             raise self.fail(f"{path}.{key}".lstrip("."), f"expected {names}, got {_kind(value)}")
+        if float in types and not _finite(value):
+            # NaN, Infinity, 1e400 or a huge integer: the statistics would turn them into nan.
+            raise self.fail(
+                f"{path}.{key}".lstrip("."), f"expected a finite number, got {value!r:.40}"
+            )
         return value
+
+    def count(self, data: Mapping[str, Any], key: str, path: str, *types: type) -> Any:
+        """A count, a duration or a cost: never negative (``types`` may add null)."""
+        value = self.get(data, key, path, *types)
+        if value is not None and value < 0:
+            raise self.fail(f"{path}.{key}".lstrip("."), f"must not be negative, got {value}")
+        return value
+
+    def share(self, data: Mapping[str, Any], key: str, path: str, *types: type) -> Any:
+        """A score, from 0 to 1 as every scorer gives it (``types`` may add null)."""
+        value = self.get(data, key, path, *types)
+        if value is not None and not 0 <= value <= 1:
+            raise self.fail(f"{path}.{key}".lstrip("."), f"must be from 0 to 1, got {value}")
+        return value
+
+    def optional_count(self, data: Mapping[str, Any], key: str, path: str, *types: type) -> Any:
+        """A count that files written before it existed leave out: 0 then."""
+        return self.count(data, key, path, *types) if key in data else 0
 
 
 _NONE = type(None)
@@ -206,6 +230,15 @@ def _is(value: Any, types: tuple[type, ...]) -> bool:
     if isinstance(value, int) and float in types:
         return True
     return isinstance(value, types)
+
+
+def _finite(value: Any) -> bool:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return True  # null, where allowed
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -246,7 +279,31 @@ def results_from_dict(data: Any, source: str) -> Results:
     cases = {cid: _case(rd, cid, rd.obj(c, f"cases.{cid}")) for cid, c in cases_raw.items()}
     records_raw = rd.get(top, "records", "", list)
     records = tuple(_record(rd, i, r) for i, r in enumerate(records_raw))
+    _check_consistent(rd, run, cases, records)
     return Results(run=run, cases=cases, records=records)
+
+
+def _check_consistent(
+    rd: _Reader, run: RunInfo, cases: Mapping[str, CaseInfo], records: tuple[Record, ...]
+) -> None:
+    """What ci-gate always writes together agrees: an edited or spliced file is refused here
+    rather than paired on a case that is not what its fingerprint says."""
+    run_prints = run.fingerprint.cases
+    for cid, case in cases.items():
+        if run_prints.get(cid) != case.fingerprint:
+            raise rd.fail(
+                f"cases.{cid}.fingerprint",
+                "does not match run.fingerprint.cases (the file was edited by hand)",
+            )
+    seen: dict[tuple[str, int], int] = {}
+    for i, record in enumerate(records):
+        if record.case_id not in cases:
+            raise rd.fail(f"records[{i}].case_id", f"{record.case_id!r:.80} is not in cases")
+        first = seen.setdefault((record.case_id, record.sample), i)
+        if first != i:
+            raise rd.fail(
+                f"records[{i}]", f"same case and sample as records[{first}] (a record given twice)"
+            )
 
 
 def record_from_dict(raw: Any, source: str, index: int = 0) -> Record:
@@ -268,7 +325,11 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         )
 
     def total(key: str, *types: type) -> Any:
-        return rd.get(totals, key, "run.totals", *types)
+        return rd.count(totals, key, "run.totals", *types)
+
+    def judge_total(key: str, *types: type) -> Any:
+        # Files written before judges existed have none of these keys.
+        return rd.optional_count(totals, key, "run.totals", *types)
 
     return RunInfo(
         suite_name=rd.get(suite, "name", "run.suite", str),
@@ -277,7 +338,7 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         target_id=rd.get(target, "id", "run.target", str),
         provider=rd.get(target, "provider", "run.target", str),
         model=rd.get(target, "model", "run.target", str, _NONE),
-        repeats=rd.get(d, "repeats", "run", int),
+        repeats=_repeats(rd, d),
         fingerprint=Fingerprint(
             suite=rd.get(fp, "suite", "run.fingerprint", str),
             target=rd.get(fp, "target", "run.fingerprint", str),
@@ -291,8 +352,8 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         ci_gate_version=rd.get(d, "ci_gate_version", "run", str),
         started_at=rd.get(d, "started_at", "run", str),
         finished_at=rd.get(d, "finished_at", "run", str),
-        duration_s=float(rd.get(d, "duration_s", "run", float)),
-        status=rd.get(d, "status", "run", str),
+        duration_s=float(rd.count(d, "duration_s", "run", float)),
+        status=_status(rd, d),
         stop_reason=rd.get(d, "stop_reason", "run", str, _NONE),
         prices_date=rd.get(d, "prices_date", "run", str),
         gate=_mapping(d.get("gate")),
@@ -312,13 +373,37 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
             output_tokens=total("output_tokens", int),
             cost_usd=float(total("cost_usd", float)),
             cost_usd_spent=float(total("cost_usd_spent", float)),
-            # Files written before judges existed have none of these keys.
-            judge_calls=int(totals.get("judge_calls", 0)),
-            judge_input_tokens=int(totals.get("judge_input_tokens", 0)),
-            judge_output_tokens=int(totals.get("judge_output_tokens", 0)),
-            judge_cost_usd=float(totals.get("judge_cost_usd", 0.0)),
+            judge_calls=judge_total("judge_calls", int),
+            judge_input_tokens=judge_total("judge_input_tokens", int),
+            judge_output_tokens=judge_total("judge_output_tokens", int),
+            judge_cost_usd=float(judge_total("judge_cost_usd", float)),
         ),
     )
+
+
+_STATUSES = ("complete", "interrupted", "budget_exhausted")
+
+
+def _status(rd: _Reader, d: Mapping[str, Any]) -> str:
+    status: str = rd.get(d, "status", "run", str)
+    if status not in _STATUSES:
+        raise rd.fail("run.status", f"expected one of {', '.join(_STATUSES)}, got {status!r:.60}")
+    return status
+
+
+def _weight(rd: _Reader, a: Mapping[str, Any], path: str) -> float:
+    # The case's score divides by the weights: none may be 0, nor count against the others.
+    weight = float(rd.get(a, "weight", path, float))
+    if not weight > 0:
+        raise rd.fail(f"{path}.weight", f"must be greater than 0, got {weight}")
+    return weight
+
+
+def _repeats(rd: _Reader, d: Mapping[str, Any]) -> int:
+    repeats: int = rd.get(d, "repeats", "run", int)
+    if repeats < 1:
+        raise rd.fail("run.repeats", f"must be at least 1, got {repeats}")
+    return repeats
 
 
 def _judges(rd: _Reader, raw: Any) -> tuple[JudgeStatus, ...]:
@@ -346,14 +431,14 @@ def _judge_usage(rd: _Reader, raw: Any, path: str) -> JudgeUsage | None:
     if raw is None:
         return None
     j = rd.obj(raw, path)
-    cost = rd.get(j, "cost_usd", path, float, _NONE)
+    cost = rd.count(j, "cost_usd", path, float, _NONE)
     return JudgeUsage(
-        calls=rd.get(j, "calls", path, int),
-        cached=rd.get(j, "cached", path, int),
-        input_tokens=rd.get(j, "input_tokens", path, int),
-        output_tokens=rd.get(j, "output_tokens", path, int),
+        calls=rd.count(j, "calls", path, int),
+        cached=rd.count(j, "cached", path, int),
+        input_tokens=rd.count(j, "input_tokens", path, int),
+        output_tokens=rd.count(j, "output_tokens", path, int),
         cost_usd=None if cost is None else float(cost),
-        latency_ms=float(rd.get(j, "latency_ms", path, float)),
+        latency_ms=float(rd.count(j, "latency_ms", path, float)),
     )
 
 
@@ -404,8 +489,8 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
                 name=sys.intern(rd.get(a, "name", ap, str)),
                 type=sys.intern(rd.get(a, "type", ap, str)),
                 passed=rd.get(a, "pass", ap, bool),
-                score=float(rd.get(a, "score", ap, float)),
-                weight=float(rd.get(a, "weight", ap, float)),
+                score=float(rd.share(a, "score", ap, float)),
+                weight=_weight(rd, a, ap),
                 blocking=rd.get(a, "blocking", ap, bool),
                 layer=sys.intern(rd.get(a, "layer", ap, str)),
                 tag=rd.get(a, "tag", ap, str, _NONE),
@@ -416,24 +501,24 @@ def _record(rd: _Reader, i: int, raw: Any) -> Record:
     passed = rd.get(d, "pass", path, bool, _NONE)
     if error is not None and passed is not None:
         raise rd.fail(f"{path}.pass", "a record with an error must have pass: null")
-    latency = rd.get(d, "latency_ms", path, float, _NONE)
-    score = rd.get(d, "score", path, float, _NONE)
-    cost = rd.get(d, "cost_usd", path, float, _NONE)
+    latency = rd.count(d, "latency_ms", path, float, _NONE)
+    score = rd.share(d, "score", path, float, _NONE)
+    cost = rd.count(d, "cost_usd", path, float, _NONE)
     extra = d.get("extra")
     return Record(
         case_id=rd.get(d, "case_id", path, str),
-        sample=rd.get(d, "sample", path, int),
+        sample=rd.count(d, "sample", path, int),
         output=rd.get(d, "output", path, str, _NONE),
         passed=passed,
         score=None if score is None else float(score),
         assertions=tuple(outcomes),
         latency_ms=None if latency is None else float(latency),
-        input_tokens=rd.get(d, "input_tokens", path, int, _NONE),
-        output_tokens=rd.get(d, "output_tokens", path, int, _NONE),
+        input_tokens=rd.count(d, "input_tokens", path, int, _NONE),
+        output_tokens=rd.count(d, "output_tokens", path, int, _NONE),
         cost_usd=None if cost is None else float(cost),
         cached=rd.get(d, "cached", path, bool),
         reused=rd.get(d, "reused", path, bool),
-        attempts=rd.get(d, "attempts", path, int),
+        attempts=rd.count(d, "attempts", path, int),
         cache_key=rd.get(d, "cache_key", path, str),
         model=rd.get(d, "model", path, str, _NONE),
         error=error,

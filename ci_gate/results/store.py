@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ci_gate.atomic import write_text_atomic
+from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.codec import results_from_dict, results_to_dict
 from ci_gate.results.model import Results
@@ -40,7 +41,12 @@ def read_results(path: str | os.PathLike[str]) -> Results:
             f"{source}: {size} bytes is larger than any results file ci-gate writes"
         )
     try:
-        raw = p.read_bytes()
+        raw = read_at_most(p, MAX_RESULTS_BYTES)
+        if raw is None:  # a device or a pipe, whose size said nothing
+            raise ResultsFileError(
+                f"{source}: more than {MAX_RESULTS_BYTES} bytes to read, larger than any results "
+                "file ci-gate writes (a device or a pipe?)"
+            )
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ResultsFileError(
@@ -51,15 +57,24 @@ def read_results(path: str | os.PathLike[str]) -> Results:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = (
-            "the file ends early: it may have been cut off"
-            if not text.rstrip().endswith("}")
-            else "not valid JSON"
-        )
+        # Only an error at the very end means a cut-off file; an HTML page or a YAML file fails
+        # on its first character, and an empty file is its own mistake.
+        end = len(text.rstrip())
+        if end == 0:
+            hint = "the file is empty"
+        elif exc.pos >= end - 4 or exc.msg.startswith("Unterminated string"):  # "tru", '"ab'
+            hint = "the file ends early: it may have been cut off"
+        else:
+            hint = "not valid JSON"
         raise ResultsFileError(
             f"{source}:{exc.lineno}:{exc.colno}: {exc.msg} "
             f"({hint}; rerun `ci-gate run` to write it again)"
         ) from None
     except RecursionError:
         raise ResultsFileError(f"{source}: JSON nested too deeply to be a results file") from None
+    except ValueError:  # Python refuses to read an integer of over 4300 digits
+        raise ResultsFileError(
+            f"{source}: a number too large to be read (over 4300 digits); ci-gate never writes "
+            "one: rerun `ci-gate run` to write the file again"
+        ) from None
     return results_from_dict(data, source)

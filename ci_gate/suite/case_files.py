@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ci_gate.errors import Problem, SuiteError
+from ci_gate.suite.schema_check import PROBLEM_LIMIT
 from ci_gate.suite.yaml_source import KeyPath, parse_yaml, read_text
 from ci_gate.wellformed import has_surrogates
 
@@ -72,6 +73,8 @@ def _read_jsonl(text: str, display: str) -> tuple[list[RawCase], list[Problem]]:
         line = raw.strip()
         if not line:
             continue
+        if len(problems) >= PROBLEM_LIMIT:  # a 50 MB file of bad lines: stop, memory stays small
+            break
         try:
             data = json.loads(line, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as exc:
@@ -90,6 +93,11 @@ def _read_jsonl(text: str, display: str) -> tuple[list[RawCase], list[Problem]]:
             continue
         except RecursionError:
             problems.append(Problem(display, number, "", "JSON nested too deeply", None))
+            continue
+        except ValueError:  # Python refuses to read an integer of over 4300 digits
+            problems.append(
+                Problem(display, number, "", "a number in this line is too large", "quote it")
+            )
             continue
         if _SURROGATE_ESCAPE_RE.search(line) and (where := _lone_surrogate(data)) is not None:
             problems.append(_surrogate_problem(display, number, where))
@@ -169,6 +177,8 @@ def _read_csv(text: str, display: str) -> tuple[list[RawCase], list[Problem]]:
             return [], problems
         cases: list[RawCase] = []
         for row in reader:
+            if len(problems) >= PROBLEM_LIMIT:
+                break
             if not any(cell.strip() for cell in row):
                 continue
             # the row may span lines (quoted newlines): report the line where it starts
@@ -232,7 +242,7 @@ def _csv_case(row: dict[str, str], display: str, line: int) -> tuple[dict[str, A
             if (where := _lone_surrogate(data["assert"], "assert")) is not None:
                 problems.append(_surrogate_problem(display, line, where))
                 del data["assert"]
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or a huge integer
             where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
             problems.append(
                 Problem(

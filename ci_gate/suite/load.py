@@ -180,9 +180,13 @@ def _cases(
             continue
         path = base / item["file"]
         if not path.is_file():
+            # A folder or a device (a symlink to /dev/zero) is there, but is no case file.
+            what = "a directory" if path.is_dir() else "not a regular file"
             problems.append(
                 where.at("file").problem(
-                    f"case file not found: {item['file']!r}",
+                    f"case file {item['file']!r} is {what}"
+                    if path.exists()
+                    else f"case file not found: {item['file']!r}",
                     f"paths are relative to the suite file; looked for {display_path(path)}",
                 )
             )
@@ -190,6 +194,8 @@ def _cases(
         raws, found = read_case_file(path, display_path(path))
         problems += found
         for raw in raws:
+            if len(problems) >= schema_check.PROBLEM_LIMIT:
+                break
             raw_where = Where(raw.file, raw.lines, raw.path)
             invalid = schema_check.check(
                 raw.data, raw.lines, raw.file, definition="case", prefix=raw.path
@@ -210,5 +216,7 @@ def _error(problems: list[Problem]) -> SuiteError:
         return SuiteError(problems)
     rest = len(problems) - MAX_PROBLEMS
     first = problems[0]
-    more = Problem(first.file, None, "", f"{rest} more problems not shown", "fix these first")
+    # The checks stop looking after PROBLEM_LIMIT problems in one document.
+    count = f"at least {rest}" if len(problems) >= schema_check.PROBLEM_LIMIT else str(rest)
+    more = Problem(first.file, None, "", f"{count} more problems not shown", "fix these first")
     return SuiteError([*problems[:MAX_PROBLEMS], more])

@@ -104,6 +104,9 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
+PROBLEM_LIMIT = 200  # problems looked for in one document; far more than anyone reads
+
+
 def check(
     data: Any,
     lines: Mapping[KeyPath, int],
@@ -120,6 +123,9 @@ def check(
     for error in _validator(definition).iter_errors(data):
         for path, problem, is_type in _explain(error, data, lines, file, prefix):
             found.setdefault((problem.path, problem.message), (path, problem, is_type))
+        # A million wrong list items would take minutes and gigabytes to explain, one by one.
+        if len(found) >= PROBLEM_LIMIT:
+            break
     typed = {path for path, _, is_type in found.values() if is_type}
     kept = [p for path, p, is_type in found.values() if is_type or path not in typed]
     return sorted(kept, key=lambda p: (p.line or 0, p.path))

@@ -18,6 +18,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 
+from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import Problem, SuiteError
 
 KeyPath = tuple[str | int, ...]
@@ -27,6 +28,10 @@ MAX_DEPTH = 100
 # Nodes that aliases may add on top of the document itself; generous for anchors reused across
 # thousands of cases, fatal for billion-laughs documents.
 MAX_ALIAS_NODES = 1_000_000
+# Values and collections written in one file. Real suites and case files take 16 bytes or more
+# per node, so 10 MB of them stays below this; "[0,0,0,...]" takes 2 and, read to the end,
+# would cost 40 s and 1.5 GB (each node keeps a key path and a line).
+MAX_NODES = 500_000
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RESOLVER = yaml.resolver.Resolver()
@@ -100,7 +105,14 @@ def read_text(path: Path, display: str, *, max_bytes: int = MAX_BYTES) -> str:
                 f"file is {_size(size)}, over the limit of {_size(max_bytes)}",
                 "split the cases into several included case files",
             )
-        raw = path.read_bytes()
+        raw = read_at_most(path, max_bytes)
+        if raw is None:  # a device or a pipe, whose size said nothing
+            raise _fail(
+                display,
+                None,
+                f"more than the limit of {_size(max_bytes)} to read (a device or a pipe?)",
+                "give the path of a regular file",
+            )
     except FileNotFoundError:
         raise _fail(display, None, "file not found", None) from None
     except IsADirectoryError:
@@ -253,6 +265,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.anchors: dict[str, _Anchor] = {}
         self.expanded = 0
+        self.nodes = 0
         self.root: Any = None
         self.documents = 0
         self.constructor = SafeConstructor()
@@ -269,14 +282,27 @@ class _Builder:
                     self.problem(line, (), "more than one YAML document ('---') in the file")
                     raise _Stop
             elif isinstance(event, yaml.ScalarEvent):
+                self.count(line)
                 value = self.scalar(event, line)
                 self.add(value, 1, line, event.anchor, is_scalar_key=True, raw=event)
             elif isinstance(event, yaml.AliasEvent):
                 self.alias(event, line)
             elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                self.count(line)
                 self.start(event, line)
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 self.end()
+
+    def count(self, line: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.problem(
+                line,
+                self.child_path_peek()[:3],
+                f"more than {MAX_NODES} values in one file",
+                "put the cases in JSONL or CSV case files",
+            )
+            raise _Stop
 
     def child_path(self, line: int) -> tuple[KeyPath, bool]:
         """Where the next node goes, recording its line; and whether it is a mapping key."""
@@ -302,7 +328,16 @@ class _Builder:
             return event.value
         if tag in _PLAIN_TAGS:
             node = ScalarNode(tag, event.value)
-            return self.constructor.construct_object(node)
+            try:
+                return self.constructor.construct_object(node)
+            except ValueError:  # Python refuses to read an integer of over 4300 digits
+                self.problem(
+                    line,
+                    self.child_path_peek(),
+                    f"number of {len(event.value)} characters is too large",
+                    "quote it if it is text",
+                )
+                return event.value
         if tag == "tag:yaml.org,2002:merge":
             return event.value
         self.problem(
