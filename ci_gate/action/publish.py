@@ -26,6 +26,7 @@ SEVERITY = {"pass": 0, "inconclusive": 1, "fail": 2, "error": 3}
 class Published:
     comment_urls: tuple[str, ...]
     reasons: tuple[str, ...]  # why comments were not posted
+    failed: bool = False  # GitHub failed while posting (not a refusal that was expected)
 
 
 def worst(outcomes: Sequence[SuiteOutcome]) -> str:
@@ -82,6 +83,7 @@ def post_comments(
 ) -> Published:
     urls: list[str] = []
     reasons: list[str] = []
+    failed = False
     for outcome in outcomes:
         if client is None or pull_number is None:
             result = PublishOutcome(False, None, why_not or "no comment posted")
@@ -99,16 +101,19 @@ def post_comments(
             urls.append(result.url)
         elif result.reason:
             reasons.append(result.reason)
-    return Published(tuple(urls), tuple(dict.fromkeys(reasons)))
+            failed = failed or result.failed
+    return Published(tuple(urls), tuple(dict.fromkeys(reasons)), failed)
 
 
 def report_not_posted(
     ctx: GitHubContext, published: Published, secrets: Sequence[str], out: TextIO
 ) -> None:
-    """Each reason once: as a notice in the log and a line at the end of the job summary."""
+    """Each reason once: in the log (a warning when GitHub failed, so that an older comment left
+    on the pull request is not taken for this run's; else a notice) and in the job summary."""
+    level = "warning" if published.failed else "notice"
     for reason in published.reasons:
         clean = mask_secrets(reason, secrets)
-        emit([workflow_command("notice", clean, title="ci-gate: no PR comment")], out)
+        emit([workflow_command(level, clean, title="ci-gate: no PR comment")], out)
         if ctx.summary_path is not None:
             append_summary(ctx.summary_path, f"> **No pull request comment:** {inline(clean, 900)}")
 

@@ -44,6 +44,9 @@ class PublishOutcome:
     posted: bool
     url: str | None
     reason: str | None
+    # GitHub failed (rather than refused, as it does a fork's read-only token): worth a warning,
+    # since the pull request may still show an older run's comment.
+    failed: bool = False
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def publish_sticky(
     except GitHubPermissionError as error:
         return PublishOutcome(False, None, _no_permission(error))
     except GitHubApiError as error:
-        return PublishOutcome(False, None, f"no comment posted: {error}")
+        return PublishOutcome(False, None, f"no comment posted: {error}", failed=True)
     for duplicate in older:
         # A leftover duplicate is harmless, and the next run retries the clean-up.
         with contextlib.suppress(GitHubApiError):
