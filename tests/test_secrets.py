@@ -404,3 +404,19 @@ def test_a_pull_request_cannot_send_a_key_outside_the_allowed_hosts(world: World
             assert server.requests == [], name  # stopped before any call at all
             checked.append(name)
     assert len(checked) == len(_attacks("", ""))
+
+
+def test_key_variables_are_recognised_by_any_part_of_their_name() -> None:
+    from ci_gate.commands.action import secrets_of
+
+    env = {
+        "OPENAI_APIKEY": "a" * 20,
+        "GRADER_CREDENTIALS": "b" * 20,
+        "DB_PASSWD": "c" * 20,
+        "INPUT_GITHUB-TOKEN": "d" * 20,
+        "INPUT_COMMENT-AUTHOR": "github-actions[bot]",  # an author, not a credential
+        "INPUT_KEEP-BASELINES": "100000000",
+        "KEYBOARD_LAYOUT": "us-international",
+        "SHORT_KEY": "1234567",  # too short to mask without garbling the log
+    }
+    assert set(secrets_of(None, env)) == {"a" * 20, "b" * 20, "c" * 20, "d" * 20}

@@ -33,7 +33,9 @@ from ci_gate.publish.github_api import GitHubApiError, GitHubClient, PullInfo
 from ci_gate.publish.sticky import FORK_DOCS
 from ci_gate.report.sanitize import inline, log_line, mask_secrets, workflow_command
 
-_SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+# A variable is secret when a part of its name (split at "_") ends with one of these words:
+# OPENAI_API_KEY, OPENAI_APIKEY, GRADER_CREDENTIALS, DB_PASSWD. Not "AUTH": COMMENT-AUTHOR is not.
+_SECRET_WORDS = ("KEY", "KEYS", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS")
 _MIN_SECRET_LEN = 8  # masking a short value would garble unrelated text in the log
 
 
@@ -41,8 +43,8 @@ def secrets_of(inputs: ActionInputs | None, env: Mapping[str, str]) -> tuple[str
     """Values that must never be shown: the token, and keys handed to the step's environment."""
     found = [inputs.github_token] if inputs is not None and inputs.github_token else []
     for name, value in env.items():
-        upper = name.upper().replace("-", "_")
-        if upper.endswith(_SECRET_SUFFIXES) and len(value) >= _MIN_SECRET_LEN:
+        parts = name.upper().replace("-", "_").split("_")
+        if any(p.endswith(_SECRET_WORDS) for p in parts) and len(value) >= _MIN_SECRET_LEN:
             found.append(value)
     return tuple(dict.fromkeys(v for v in found if len(v) >= _MIN_SECRET_LEN))
 
