@@ -1,4 +1,4 @@
-"""Results to and from JSON-ready dicts, checked key by key so a bad file is named precisely.
+"""Results from JSON-decoded dicts, checked key by key so a bad file is named precisely.
 
 Decoding does by hand what ``schema.json`` describes (validating every record of a 50,000-case
 file with a generic validator would cost seconds); the tests check that both agree.
@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ci_gate.errors import ResultsFileError
+from ci_gate.results.encode import record_to_dict, results_to_dict
 from ci_gate.results.model import (
     RESULTS_FORMAT,
     RESULTS_SCHEMA_VERSION,
@@ -29,146 +30,13 @@ from ci_gate.results.model import (
 )
 from ci_gate.run.shard import Shard, valid_shard
 
-
-def _outcome_to_dict(a: AssertionOutcome) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "name": a.name,
-        "type": a.type,
-        "pass": a.passed,
-        "score": a.score,
-        "weight": a.weight,
-        "blocking": a.blocking,
-        "layer": a.layer,
-        "tag": a.tag,
-        "message": a.message,
-    }
-    if a.advisory is not None:
-        d["advisory"] = a.advisory
-    return d
-
-
-def _judge_to_dict(u: JudgeUsage) -> dict[str, Any]:
-    return {
-        "calls": u.calls,
-        "cached": u.cached,
-        "input_tokens": u.input_tokens,
-        "output_tokens": u.output_tokens,
-        "cost_usd": u.cost_usd,
-        "latency_ms": u.latency_ms,
-    }
-
-
-def record_to_dict(r: Record) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "case_id": r.case_id,
-        "sample": r.sample,
-        "output": r.output,
-        "pass": r.passed,
-        "score": r.score,
-        "assertions": [_outcome_to_dict(a) for a in r.assertions],
-        "latency_ms": r.latency_ms,
-        "input_tokens": r.input_tokens,
-        "output_tokens": r.output_tokens,
-        "cost_usd": r.cost_usd,
-        "cached": r.cached,
-        "reused": r.reused,
-        "attempts": r.attempts,
-        "cache_key": r.cache_key,
-        "model": r.model,
-        "error": None if r.error is None else {"kind": r.error.kind, "message": r.error.message},
-    }
-    if r.extra:
-        d["extra"] = dict(r.extra)
-    if r.judge is not None:
-        d["judge"] = _judge_to_dict(r.judge)
-    return d
-
-
-def fingerprint_to_dict(f: Fingerprint) -> dict[str, Any]:
-    return {
-        "suite": f.suite,
-        "target": f.target,
-        "prompts": dict(f.prompts),
-        "assertions": f.assertions,
-        "repeats": f.repeats,
-        "prices": f.prices,
-        "cases": dict(f.cases),
-    }
-
-
-def run_to_dict(run: RunInfo) -> dict[str, Any]:
-    t = run.totals
-    d: dict[str, Any] = {
-        "suite": {"name": run.suite_name, "version": run.suite_version, "path": run.suite_path},
-        "target": {"id": run.target_id, "provider": run.provider, "model": run.model},
-        "repeats": run.repeats,
-        "fingerprint": fingerprint_to_dict(run.fingerprint),
-        "git": None
-        if run.git is None
-        else {"commit": run.git.commit, "branch": run.git.branch, "dirty": run.git.dirty},
-        "ci_gate_version": run.ci_gate_version,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_s": run.duration_s,
-        "status": run.status,
-        "stop_reason": run.stop_reason,
-        "prices_date": run.prices_date,
-        "gate": dict(run.gate),
-        "totals": {
-            "cases": t.cases,
-            "records": t.records,
-            "passed": t.passed,
-            "failed": t.failed,
-            "errored": t.errored,
-            "not_run": t.not_run,
-            "cached": t.cached,
-            "reused": t.reused,
-            "calls": t.calls,
-            "input_tokens": t.input_tokens,
-            "output_tokens": t.output_tokens,
-            "cost_usd": t.cost_usd,
-            "cost_usd_spent": t.cost_usd_spent,
-            "judge_calls": t.judge_calls,
-            "judge_input_tokens": t.judge_input_tokens,
-            "judge_output_tokens": t.judge_output_tokens,
-            "judge_cost_usd": t.judge_cost_usd,
-        },
-    }
-    # Written only for a shard, so that an unsharded run's file is what it was before shards.
-    if run.shard is not None:
-        d["shard"] = {"index": run.shard.index, "count": run.shard.count}
-    if run.judges:
-        d["judges"] = [
-            {
-                "assertion": j.assertion,
-                "type": j.type,
-                "judge": j.judge,
-                "model": j.model,
-                "advisory": j.advisory,
-            }
-            for j in run.judges
-        ]
-    return d
-
-
-def case_to_dict(c: CaseInfo) -> dict[str, Any]:
-    return {
-        "tags": list(c.tags),
-        "group": c.group,
-        "vars": dict(c.vars),
-        "expected": c.expected,
-        "fingerprint": c.fingerprint,
-    }
-
-
-def results_to_dict(results: Results) -> dict[str, Any]:
-    return {
-        "format": RESULTS_FORMAT,
-        "schema_version": RESULTS_SCHEMA_VERSION,
-        "run": run_to_dict(results.run),
-        "cases": {cid: case_to_dict(c) for cid, c in results.cases.items()},
-        "records": [record_to_dict(r) for r in results.records],
-    }
+# Kept importable from here: readers and writers of results files use both directions.
+__all__ = [
+    "record_from_dict",
+    "record_to_dict",
+    "results_from_dict",
+    "results_to_dict",
+]
 
 
 class _Reader:
