@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ci_gate.errors import InternalError
+from ci_gate.report.masking import mask_secrets
 from ci_gate.report.sanitize import (
     cap_markdown,
     code_block,
@@ -18,7 +19,6 @@ from ci_gate.report.sanitize import (
     inline,
     inline_html,
     log_line,
-    mask_secrets,
     workflow_command,
     xml_clean,
     xml_text,

@@ -36,7 +36,8 @@ from ci_gate.publish.trend import TrendPoint, trend_charts
 from ci_gate.report.json_report import render_json
 from ci_gate.report.junit import render_junit
 from ci_gate.report.markdown import render_markdown
-from ci_gate.report.sanitize import inline, mask_secrets
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import inline
 from ci_gate.report.solo import render_solo
 from ci_gate.results.model import Results
 from ci_gate.run.grading import grader_ids

@@ -17,7 +17,8 @@ from ci_gate.action.job import SuiteOutcome
 from ci_gate.publish.actions_env import append_summary, emit, write_outputs
 from ci_gate.publish.github_api import GitHubClient, PublishOutcome, connect
 from ci_gate.publish.sticky import publish_sticky
-from ci_gate.report.sanitize import inline, log_line, mask_secrets, workflow_command
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import inline, log_line, workflow_command
 
 SEVERITY = {"pass": 0, "inconclusive": 1, "fail": 2, "error": 3}
 

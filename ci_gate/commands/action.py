@@ -31,11 +31,21 @@ from ci_gate.errors import EXIT_FAIL, EXIT_INTERNAL, GateError
 from ci_gate.publish.actions_env import append_summary, emit, mask, write_outputs
 from ci_gate.publish.github_api import GitHubApiError, GitHubClient, PullInfo
 from ci_gate.publish.sticky import FORK_DOCS
-from ci_gate.report.sanitize import inline, log_line, mask_secrets, workflow_command
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import inline, log_line, workflow_command
 
 # A variable is secret when a part of its name (split at "_") ends with one of these words:
 # OPENAI_API_KEY, OPENAI_APIKEY, GRADER_CREDENTIALS, DB_PASSWD. Not "AUTH": COMMENT-AUTHOR is not.
-_SECRET_WORDS = ("KEY", "KEYS", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS")
+_SECRET_WORDS = (
+    "KEY",
+    "KEYS",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "CREDENTIAL",
+    "CREDENTIALS",
+)
 _MIN_SECRET_LEN = 8  # masking a short value would garble unrelated text in the log
 
 

@@ -24,7 +24,8 @@ from typing import TextIO
 from ci_gate.compare.model import CaseChange, Comparison
 from ci_gate.errors import InternalError
 from ci_gate.gate.model import GateResult
-from ci_gate.report.sanitize import cap_markdown, mask_secrets, workflow_command
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import cap_markdown, workflow_command
 
 SUMMARY_LIMIT = 1024 * 1024  # bytes, per step
 MAX_ERRORS = 10

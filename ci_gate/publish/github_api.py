@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ci_gate.errors import GateError
-from ci_gate.report.sanitize import log_line, mask_secrets
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import log_line
 
 if TYPE_CHECKING:
     from github import Github

@@ -23,7 +23,8 @@ from ci_gate.publish.github_api import (
     PublishOutcome,
     check_repo,
 )
-from ci_gate.report.sanitize import cap_markdown, mask_secrets
+from ci_gate.report.masking import mask_secrets
+from ci_gate.report.sanitize import cap_markdown
 
 DEFAULT_IDENTITY = "github-actions[bot]"
 COMMENT_LIMIT = 65_536  # characters; GitHub answers 422 beyond
