@@ -272,6 +272,13 @@ def translate(exc: BaseException, action: str, secrets: Iterable[str] = ()) -> G
             f"could not {action}: no answer from the GitHub API ({clean(type(exc).__name__)}: "
             f"{clean(str(exc), 200)})"
         )
+    if isinstance(exc, (ValueError, TypeError, KeyError, AttributeError)):
+        # PyGithub reads a body that is not GitHub's JSON (a proxy's error page, an answer cut
+        # short) as text or half an object, and fails on it later in one of these ways.
+        return GitHubApiError(
+            f"could not {action}: GitHub's answer was not the JSON its API gives (an outage or a "
+            f"proxy page, or an answer cut short: {clean(type(exc).__name__)}); rerun the job"
+        )
     return GitHubApiError(f"could not {action}: {clean(type(exc).__name__)}: {clean(str(exc))}")
 
 

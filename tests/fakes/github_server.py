@@ -85,7 +85,7 @@ class Violation:
 
 @dataclass
 class Fault:
-    kind: str  # "status" or "reset"
+    kind: str  # "status", "reset", "non_json" or "truncated"
     times: int = 1
     status: int = 500
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -167,6 +167,16 @@ class GitHubServer(ThreadedServer, Seeding):
         with self._lock:
             self._faults.append(Fault("reset", times, match=match, after=after))
 
+    def garble(
+        self, kind: str, times: int = 1, *, match: str | None = None, after: int = 0
+    ) -> None:
+        """Answer 200 with a body that is not GitHub's JSON: ``non_json`` (a proxy's HTML error
+        page) or ``truncated`` (the JSON cut in half, with a matching Content-Length)."""
+        if kind not in ("non_json", "truncated"):
+            raise ValueError(f"unknown garbled body {kind!r}")
+        with self._lock:
+            self._faults.append(Fault(kind, times, 200, match=match, after=after))
+
     def request_handled(
         self, match: str, n: int = 1, then: Callable[[], None] | None = None
     ) -> threading.Event:
@@ -240,6 +250,9 @@ class GitHubServer(ThreadedServer, Seeding):
             fault = self._take_fault(f"{request.method} {path}")
             if fault is not None and fault.kind == "reset":
                 return _reset(request)
+            if fault is not None and fault.kind in ("non_json", "truncated"):
+                status = 200
+                return _garbled(fault.kind, self._standard_headers())
             if fault is not None:
                 status = fault.status
                 headers = {**self._standard_headers(), **fault.headers}
@@ -409,3 +422,16 @@ def _reset(request: web.Request) -> web.Response:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
     raise web.HTTPInternalServerError()  # never reaches the client: the socket is gone
+
+
+def _garbled(kind: str, headers: Mapping[str, str]) -> web.Response:
+    if kind == "non_json":
+        page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        return web.Response(body=page, status=200, headers={**headers}, content_type="text/html")
+    whole = json.dumps({"id": 1, "body": "x" * 200, "html_url": "https://github.com/"}).encode()
+    return web.Response(
+        body=whole[: len(whole) // 2],
+        status=200,
+        headers={**headers},
+        content_type="application/json",
+    )
