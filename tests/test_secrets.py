@@ -22,7 +22,8 @@ import pytest
 
 from ci_gate.assertions.text import EXCERPT_CHARS as QUOTED_CHARS
 from ci_gate.cli import main
-from ci_gate.providers.http_errors import EXCERPT_CHARS, error_for_status
+from ci_gate.providers.http_errors import error_for_status
+from ci_gate.providers.scrubbing import EXCERPT_CHARS
 from ci_gate.results.store import read_results
 from tests.action_world import StepResult, World, git, open_world
 from tests.fakes.model_server import Fault, ModelServer

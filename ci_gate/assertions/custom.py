@@ -38,7 +38,7 @@ from ci_gate.assertions.spec_rules import DEFAULT_LAYERS, check_shape, option, s
 from ci_gate.assertions.text import excerpt, one_line
 from ci_gate.deadline import within
 from ci_gate.process_group import kill_group
-from ci_gate.providers.http_errors import scrub, secret_env_values
+from ci_gate.providers.scrubbing import scrub, secret_env_values
 from ci_gate.suite.model import JSON, AssertionSpec, Case
 
 MESSAGE_CHARS = 200  # a scorer's own message, its exception text, its last stderr line

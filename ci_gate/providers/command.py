@@ -22,8 +22,8 @@ from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.process_group import kill_group
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
-from ci_gate.providers.http_errors import excerpt, scrub, secret_env_values
 from ci_gate.providers.python_fn import app_response
+from ci_gate.providers.scrubbing import excerpt, scrub, secret_env_values
 from ci_gate.suite.model import Target
 
 STDERR_CHARS = 500

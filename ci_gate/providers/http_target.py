@@ -19,7 +19,7 @@ import httpx
 from ci_gate.errors import GateError, ProviderConfigError
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
 from ci_gate.providers.http_client import check_url, request_json, require_env
-from ci_gate.providers.http_errors import excerpt
+from ci_gate.providers.scrubbing import excerpt
 from ci_gate.suite import template
 from ci_gate.suite.model import Target
 

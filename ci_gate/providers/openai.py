@@ -27,7 +27,7 @@ from ci_gate.providers.http_client import (
     merge_headers,
     request_json,
 )
-from ci_gate.providers.http_errors import excerpt
+from ci_gate.providers.scrubbing import excerpt
 from ci_gate.suite.model import Target
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

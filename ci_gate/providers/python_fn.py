@@ -25,7 +25,7 @@ import httpx
 from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers.base import ProviderError, ProviderRequest, ProviderResponse
-from ci_gate.providers.http_errors import excerpt, secret_env_values
+from ci_gate.providers.scrubbing import excerpt, secret_env_values
 from ci_gate.suite.model import Target
 
 APP_ERROR_CHARS = 500
