@@ -14,7 +14,7 @@ import aiohttp
 import httpx
 import pytest
 
-from ci_gate.providers import http_errors
+from ci_gate.providers import http_errors, scrubbing
 from ci_gate.providers.base import ProviderError
 from ci_gate.providers.http_client import make_client, request_json
 from tests.fakes.model_server import Fault, ModelServer
@@ -80,7 +80,7 @@ def test_anthropic_429_body_and_retry_after() -> None:
     assert err.retryable
     assert err.retry_after_s == 3.0
     assert err.message.startswith("HTTP 429: rate_limit_error: This request would exceed")
-    assert len(err.message) <= len("HTTP 429: ") + http_errors.EXCERPT_CHARS
+    assert len(err.message) <= len("HTTP 429: ") + scrubbing.EXCERPT_CHARS
 
 
 def test_anthropic_400_body_is_a_client_error_with_the_message() -> None:
@@ -120,7 +120,7 @@ def test_scrub_hides_keys_known_and_unknown() -> None:
         f" x-api-key: sk-ant-api03-zzzzzzzz; token={secret} and again {secret};"
         " gh ghp_abcdefghijklmnop"
     )
-    clean = http_errors.scrub(text, [secret])
+    clean = scrubbing.scrub(text, [secret])
     for leaked in (KEY, "abc.def-ghi", "sk-ant", secret, "ghp_abcdefghijklmnop"):
         assert leaked not in clean
     assert clean.startswith("bad key ***")
@@ -128,12 +128,12 @@ def test_scrub_hides_keys_known_and_unknown() -> None:
 
 def test_scrub_leaves_ordinary_text_and_short_secrets_alone() -> None:
     text = 'usage {"prompt_tokens": 19, "max_tokens": 300} took 2 s'
-    assert http_errors.scrub(text, ["2", ""]) == text
+    assert scrubbing.scrub(text, ["2", ""]) == text
 
 
 def test_excerpt_is_one_short_line() -> None:
     text = "line one\nline two\t" + "x" * 1000
-    out = http_errors.excerpt(text, limit=50)
+    out = scrubbing.excerpt(text, limit=50)
     assert len(out) == 50
     assert "\n" not in out
     assert out.endswith("...")
