@@ -16,7 +16,9 @@ from ci_gate.errors import ResultsFileError, UsageError
 from ci_gate.results.merge import merge_results
 from ci_gate.results.model import GitInfo, JudgeStatus, Record, Results
 from ci_gate.results.store import read_results, write_results
-from ci_gate.run.shard import Shard, parse_shard, select, suite_position
+from ci_gate.run.shard import Shard, assign, parse_shard, select, suite_position
+from ci_gate.run.shard_cost import ANSWER_CHARS, case_costs
+from ci_gate.suite.load import load_suite
 from tests.factories import record, results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +92,46 @@ def test_selection_is_balanced_disjoint_and_complete(count: int) -> None:
     assert select(("a", "b"), None) == ["a", "b"]
 
 
+def test_cases_are_dealt_by_cost_largest_first_to_the_least_loaded_shard() -> None:
+    # One case as costly as the four others together gets a shard of its own: 40 and 40, where
+    # dealing by count would give 30 and 50.
+    assert assign([10, 40, 10, 10, 10], 2) == [2, 1, 2, 2, 2]
+    assert select(["a", "big", "b", "c", "d"], Shard(1, 2), [10, 40, 10, 10, 10]) == ["big"]
+    costs = [5, 9, 1, 7, 3, 8, 2, 6]
+    owner = assign(costs, 3)
+    loads = [sum(c for c, o in zip(costs, owner, strict=True) if o == i) for i in (1, 2, 3)]
+    assert sorted(loads) == [13, 14, 14]
+    assert assign(costs, 3) == owner  # the same split in every job
+
+
+def test_a_case_costs_its_prompt_and_answer_once_per_model_call(tmp_path: Path) -> None:
+    suite_file = tmp_path / "suite.yaml"
+    suite_file.write_text(
+        """
+ci_gate: 1
+name: costs
+targets:
+  - {id: app, provider: fake}
+  - {id: judge, provider: fake}
+judge: {target: judge}
+prompts:
+  - {id: p, template: "{{ q }}"}
+defaults: {prompt: p}
+cases:
+  - {id: short, vars: {q: "hi"}}
+  - {id: long, vars: {q: "%s"}}
+  - {id: judged, vars: {q: "hi"}, assert: [{type: llm-rubric, value: Polite}]}
+"""
+        % ("x" * 1000),
+        encoding="utf-8",
+    )
+    suite = load_suite(suite_file)
+    short, long, judged = case_costs(suite, suite.cases, 3)
+    assert short == (2 + ANSWER_CHARS) * 3
+    assert long == (1000 + ANSWER_CHARS) * 3
+    assert judged == 2 * short  # the target's call and the judge's
+
+
 # --- a real sharded run of the bundled example -------------------------------------------------
 
 
@@ -122,9 +164,13 @@ def test_three_shards_merge_into_the_unsharded_run(
     assert "(shard 2/3)" in out
     shards = [read_results(p) for p in parts]
     assert [s.run.shard for s in shards] == [Shard(1, 3), Shard(2, 3), Shard(3, 3)]
-    ids = list(whole.cases)
-    assert [list(s.cases) for s in shards] == [ids[0::3], ids[1::3], ids[2::3]]
-    assert [s.run.totals.cases for s in shards] == [len(ids[i::3]) for i in range(3)]
+    suite = load_suite(EXAMPLE)
+    costs = case_costs(suite, suite.cases, 1)
+    expected = [[c.id for c in select(suite.cases, Shard(i, 3), costs)] for i in (1, 2, 3)]
+    assert [list(s.cases) for s in shards] == expected
+    assert sorted(cid for part in expected for cid in part) == sorted(whole.cases)
+    loads = [sum(costs[k] for k, c in enumerate(suite.cases) if c.id in p) for p in expected]
+    assert max(loads) - min(loads) <= max(costs)  # balanced by work, within one case
     for p in parts:
         data = json.loads(p.read_text("utf-8"))
         jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(data)
@@ -141,7 +187,7 @@ def test_three_shards_merge_into_the_unsharded_run(
     assert "shard" not in data["run"]
     merged = read_results(merged_path)
     assert merged.run.shard is None
-    assert list(merged.cases) == ids
+    assert list(merged.cases) == list(whole.cases)
     assert [(r.case_id, r.sample) for r in merged.records] == [
         (r.case_id, r.sample) for r in whole.records
     ]
@@ -165,12 +211,14 @@ def test_an_interrupted_shard_resumes_its_own_cases(
     assert main([*args, "--max-calls", "2"]) == 1
     stopped = read_results(out)
     assert stopped.run.status == "budget_exhausted" and stopped.run.shard == Shard(1, 3)
-    assert stopped.run.totals.records == stopped.run.totals.cases == 12
+    suite = load_suite(EXAMPLE)
+    mine = len(select(suite.cases, Shard(1, 3), case_costs(suite, suite.cases, 1)))
+    assert stopped.run.totals.records == stopped.run.totals.cases == mine
     assert Path(str(out) + ".journal").exists()
     assert main(args) == 0
     done = read_results(out)
     assert done.run.status == "complete" and done.run.totals.not_run == 0
-    assert done.run.totals.calls == 12 - stopped.run.totals.calls
+    assert done.run.totals.calls == mine - stopped.run.totals.calls
     assert not Path(str(out) + ".journal").exists()
     capsys.readouterr()
 

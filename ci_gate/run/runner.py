@@ -31,6 +31,7 @@ from ci_gate.run.grading import needs_graders, setup_scoring
 from ci_gate.run.journal import Journal, journal_path, load_journal
 from ci_gate.run.progress import Progress
 from ci_gate.run.shard import Shard, select
+from ci_gate.run.shard_cost import case_costs
 from ci_gate.run.totals import totals
 from ci_gate.suite.fingerprint import fingerprint
 from ci_gate.suite.model import Case, Message, Suite, Target
@@ -120,7 +121,11 @@ async def run_suite(
     # The fingerprint stays the whole suite's: every shard of a run has the same one, and its
     # per-case hashes keep the suite's case order for `ci-gate merge`.
     fp = fingerprint(suite, target)
-    cases = select(suite.cases, options.shard)
+    cases = (
+        select(suite.cases, options.shard, case_costs(suite, suite.cases, repeats))
+        if options.shard is not None
+        else list(suite.cases)
+    )
 
     client = make_client(concurrency, options.tls)
     cache = None

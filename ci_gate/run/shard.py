@@ -1,8 +1,11 @@
 """Shards of a run: which cases one job of a parallel (matrix) run takes.
 
-Case k of the suite (0-based, in the suite's case order) belongs to shard ``k % count + 1``, so
-shards differ in size by at most one case, every job computes the same split without talking to
-the others, and ``ci-gate merge`` can put the records back in suite order.
+Cases are dealt to shards by their expected cost (``ci_gate.run.shard_cost``): the most
+expensive first, each to the shard with the least work so far (ties: the lower index). Every job
+computes the same split from the same suite without talking to the others; cases of equal cost
+are dealt in turn, so case k of a suite of equal cases goes to shard ``k % count + 1``. A shard
+runs its cases in suite order, and ``ci-gate merge`` puts the records back in suite order from
+the fingerprint's list of cases.
 
 This module imports nothing from ``ci_gate.results``: the results model records a run's ``Shard``,
 so an import the other way would be a cycle.
@@ -10,6 +13,7 @@ so an import the other way would be a cycle.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,13 +75,30 @@ def parse_shard(text: str, where: str = "--shard") -> Shard:
     )
 
 
-def select(cases: Sequence[_T], shard: Shard | None) -> list[_T]:
-    """The cases of ``shard`` in suite order; all of them when ``shard`` is None."""
+def assign(costs: Sequence[int], count: int) -> list[int]:
+    """The shard (from 1) of each case: largest cost first, each to the least-loaded shard. Greedy
+    is within 4/3 of the best split, and exact enough when no case dwarfs a shard's share."""
+    loads = [(0, index) for index in range(1, count + 1)]
+    owner = [0] * len(costs)
+    for k in sorted(range(len(costs)), key=lambda k: (-costs[k], k)):
+        load, index = heapq.heappop(loads)
+        owner[k] = index
+        heapq.heappush(loads, (load + costs[k], index))
+    return owner
+
+
+def select(
+    cases: Sequence[_T], shard: Shard | None, costs: Sequence[int] | None = None
+) -> list[_T]:
+    """The cases of ``shard`` in suite order (all of them when ``shard`` is None); without
+    ``costs`` every case counts the same."""
     if shard is None:
         return list(cases)
-    return list(cases[shard.index - 1 :: shard.count])
+    owner = assign(costs if costs is not None else [1] * len(cases), shard.count)
+    return [case for case, index in zip(cases, owner, strict=True) if index == shard.index]
 
 
 def suite_position(shard: Shard, k: int) -> int:
-    """Where the shard's k-th case (from 0) stands in the suite: the inverse of ``select``."""
+    """Where the shard's k-th case (from 0) stood in a suite of equal cases: the inverse of
+    ``select`` without costs, for results files that do not carry their suite's case order."""
     return k * shard.count + shard.index - 1
