@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -14,12 +15,18 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     The data is fsynced before the rename so that a crash or kill -9 at any point leaves either the
     previous file or the complete new one.
     """
+    write_chunks_atomic(path, (text,))
+
+
+def write_chunks_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> None:
+    """``write_text_atomic`` for text made piece by piece: a big file is never held whole."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+            for chunk in chunks:
+                f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         Path(tmp).replace(target)

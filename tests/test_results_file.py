@@ -8,6 +8,7 @@ import pytest
 
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.codec import results_to_dict
+from ci_gate.results.encode import results_json
 from ci_gate.results.store import read_results, write_results
 from tests.factories import record, results
 
@@ -34,6 +35,19 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     write_results(res, path)
     assert read_results(path) == res
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_the_file_is_written_record_by_record_as_one_compact_json_document(
+    tmp_path: Path, ascii_only: bool
+) -> None:
+    res = sample_results()
+    whole = json.dumps(results_to_dict(res), ensure_ascii=ascii_only, separators=(",", ":"))
+    chunks = list(results_json(res, ascii_only=ascii_only))
+    assert "".join(chunks) == whole + "\n"
+    assert len(chunks) > len(res.records)  # streamed, not built whole
+    empty = results([])
+    assert json.loads("".join(results_json(empty))) == results_to_dict(empty)
 
 
 def test_written_file_matches_the_shipped_schema(tmp_path: Path) -> None:

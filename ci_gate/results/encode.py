@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from ci_gate.results.model import (
@@ -156,3 +158,20 @@ def results_to_dict(results: Results) -> dict[str, Any]:
         "cases": {cid: case_to_dict(c) for cid, c in results.cases.items()},
         "records": [record_to_dict(r) for r in results.records],
     }
+
+
+def results_json(results: Results, *, ascii_only: bool = False) -> Iterator[str]:
+    """The results file's text, ``json.dumps(results_to_dict(...))`` compact, a record at a time:
+    a 50,000-case run is never held as one dict and one string on top of its records."""
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+
+    head = {"format": RESULTS_FORMAT, "schema_version": RESULTS_SCHEMA_VERSION}
+    yield dump(head)[:-1] + ',"run":' + dump(run_to_dict(results.run)) + ',"cases":{'
+    for n, (cid, case) in enumerate(results.cases.items()):
+        yield ("," if n else "") + dump(cid) + ":" + dump(case_to_dict(case))
+    yield '},"records":['
+    for n, record in enumerate(results.records):
+        yield ("," if n else "") + dump(record_to_dict(record))
+    yield "]}\n"

@@ -6,23 +6,23 @@ import json
 import os
 from pathlib import Path
 
-from ci_gate.atomic import write_text_atomic
+from ci_gate.atomic import write_chunks_atomic
 from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import ResultsFileError
-from ci_gate.results.codec import results_from_dict, results_to_dict
+from ci_gate.results.codec import results_from_dict
+from ci_gate.results.encode import results_json
 from ci_gate.results.model import Results
 
 MAX_RESULTS_BYTES = 2 * 1024**3
 
 
 def write_results(results: Results, path: str | os.PathLike[str]) -> None:
-    data = results_to_dict(results)
     try:
-        write_text_atomic(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        write_chunks_atomic(path, results_json(results))
     except UnicodeEncodeError:
-        # A lone surrogate from the suite itself (a YAML escape in a var): as a JSON escape it is
-        # kept exactly, and the file stays valid UTF-8. Rare, so the common case pays nothing.
-        write_text_atomic(path, json.dumps(data, separators=(",", ":")) + "\n")
+        # A lone surrogate (a scorer's message): as a JSON escape it is kept exactly, and the
+        # file stays valid UTF-8. Rare, so the common case pays nothing.
+        write_chunks_atomic(path, results_json(results, ascii_only=True))
 
 
 def read_results(path: str | os.PathLike[str]) -> Results:
