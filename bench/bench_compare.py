@@ -38,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 from ci_gate.compare.compare import compare  # noqa: E402
 from ci_gate.gate.decide import decide  # noqa: E402
 from ci_gate.gate.policy import parse_policy  # noqa: E402
+from ci_gate.report.json_report import render_json  # noqa: E402
+from ci_gate.report.junit import render_junit  # noqa: E402
+from ci_gate.report.markdown import render_markdown  # noqa: E402
 from ci_gate.results.model import (  # noqa: E402
     AssertionOutcome,
     CaseInfo,
@@ -291,6 +294,17 @@ def main() -> None:
     print(f"peak_rss_inputs: {rss_before:.0f} MB")
     print(f"peak_rss: {rss_after:.0f} MB")
     print(f"compare_and_decide_rss_growth: {rss_after - rss_before:.0f} MB")
+
+    comparison = compare(base, head)
+    gate = decide(comparison, policy, "pr")
+    for name, render in (
+        ("report_markdown", lambda: render_markdown(comparison, gate)),
+        ("report_json", lambda: render_json(comparison, gate)),
+        ("report_junit", lambda: render_junit(comparison, gate)),
+    ):
+        start = time.perf_counter()
+        text = render()
+        print(f"{name}: {time.perf_counter() - start:.2f} s ({len(text) / 1e3:.0f} kB)")
 
     tracemalloc.start()
     decide(compare(base, head), policy, "pr")
