@@ -24,32 +24,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_run import start_server  # noqa: E402
+
 VERDICT = '{"reason": "Answers the question.", "score": 5}'
-
-
-def start_server(service_ms: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.model_server",
-            "--port",
-            "0",
-            "--service-ms",
-            str(service_ms),
-            "--answer",
-            f"Grade the output against the rubric={VERDICT}",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        proc.kill()
-        raise SystemExit(f"fake server did not start: {line!r}")
-    return proc, line.removeprefix("listening on ")
 
 
 def write_suite(directory: Path, url: str, cases: int, concurrency: int, judged: bool) -> Path:
@@ -105,7 +84,8 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, default=32)
     args = ap.parse_args()
 
-    server, url = start_server(args.service_ms)
+    judge = f"Grade the output against the rubric={VERDICT}"
+    server, url = start_server(args.service_ms, ("--answer", judge))
     rows: list[tuple[str, float, float, int, Any]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:

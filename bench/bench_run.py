@@ -23,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def start_server(service_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    service_ms: float, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[str], str]:
+    """The fake server in its own process; ``extra``: more of its options (``--answer ...``)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -33,6 +36,7 @@ def start_server(service_ms: float) -> tuple[subprocess.Popen[str], str]:
             "0",
             "--service-ms",
             str(service_ms),
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
