@@ -38,7 +38,7 @@ import numpy as np
 
 from ci_gate.compare.model import ConsistencyDiff, GroupChange, MetricDelta
 from ci_gate.compare.pairing import Bools, Floats, Groups, Ints, Pairing, RunArrays
-from ci_gate.compare.quality import CaseValues, Settings, one_sided_worse
+from ci_gate.compare.quality import CaseValues, Settings, bootstrapped_metric
 from ci_gate.results.model import Results
 from ci_gate.similarity import string_similarity
 
@@ -167,25 +167,19 @@ def consistency_metric(
     base = _agreements(base_verdict[named], codes[named], sizes, keep)
     head = _agreements(head_verdict[named], codes[named], sizes, keep)
     labels: list[int | None] = list(range(keep.size))  # each group is one resampling unit
-    est = settings.estimate(base, head, labels)
-    p_value = settings.p_value(base, head, labels)
     change = head - base
     note = f"{keep.size} group(s) of {MIN_CASES}+ compared cases, each counted once"
-    metric = MetricDelta(
-        key=KEY,
-        kind="rate",
-        label=LABEL,
-        base=est.base_mean,
-        head=est.head_mean,
-        delta=est.delta,
-        low=est.low,
-        high=est.high,
-        p_value=p_value,
-        p_worse=one_sided_worse(p_value, est.delta),
-        n=est.n_units,
+    metric = bootstrapped_metric(
+        settings,
+        KEY,
+        "rate",
+        LABEL,
+        base,
+        head,
+        labels,
+        notes=(note,),
         regressed=int(np.count_nonzero(change < -_EPSILON)),
         fixed=int(np.count_nonzero(change > _EPSILON)),
-        note="; ".join(n for n in (note, est.note) if n),
     )
     return metric, _dropped(pairing, values, codes, sizes, keep, base, head)
 

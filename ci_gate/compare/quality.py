@@ -181,13 +181,34 @@ def score_metric(
     base, head = values.base_score[use], values.head_score[use]
     sub = _subgroups(groups, index)
     labels = None if sub is None else sub.labels
+    grouped = GROUPED_NOTE if sub is not None else None
+    return bootstrapped_metric(
+        settings, "quality.score", "score", "mean score", base, head, labels, notes=(grouped,)
+    )
+
+
+def bootstrapped_metric(
+    settings: Settings,
+    key: str,
+    kind: MetricKind,
+    label: str,
+    base: Floats,
+    head: Floats,
+    labels: list[int | None] | None,
+    *,
+    notes: tuple[str | None, ...] = (),
+    regressed: int = 0,
+    fixed: int = 0,
+) -> MetricDelta:
+    """A metric whose interval is the paired bootstrap and whose p-value is the sign-flip test
+    (continuous values, or per-group rates); ``notes`` go before the estimate's own."""
     est = settings.estimate(base, head, labels)
     p_value = settings.p_value(base, head, labels)
-    note = "; ".join(n for n in (GROUPED_NOTE if sub is not None else None, est.note) if n)
+    note = "; ".join(n for n in (*notes, est.note) if n)
     return MetricDelta(
-        key="quality.score",
-        kind="score",
-        label="mean score",
+        key=key,
+        kind=kind,
+        label=label,
         base=est.base_mean,
         head=est.head_mean,
         delta=est.delta,
@@ -196,6 +217,8 @@ def score_metric(
         p_value=p_value,
         p_worse=one_sided_worse(p_value, est.delta),
         n=est.n_units,
+        regressed=regressed,
+        fixed=fixed,
         note=note or None,
     )
 
