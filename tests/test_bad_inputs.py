@@ -7,11 +7,9 @@ must contain. Inputs too large to keep in the repository are written here, into 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ import yaml
 from ci_gate.cli import main
 from ci_gate.commands.action import cmd_action
 from tests.action_world import read_outputs
+from tests.bad_input_kit import check_error, peak_memory
 
 BAD = Path(__file__).parent / "bad_inputs"
 FOLDERS = ("suites", "results", "events", "inputs")
@@ -84,15 +83,6 @@ def run_entry(rel: str, entry: dict[str, str], tmp_path: Path) -> tuple[int, str
     return main(argv), ""
 
 
-def check_error(stderr: str, fragment: str, *, validate: bool = False) -> None:
-    assert "Traceback" not in stderr and "internal error" not in stderr
-    lines = stderr.splitlines()
-    assert lines and all(line.startswith("error: ") for line in lines), stderr
-    # validate lists every problem, one per line, each naming its file; the others say one thing.
-    assert len(lines) == 1 or (validate and len(lines) <= 51), stderr
-    assert fragment in stderr, f"{fragment!r} not in {stderr!r}"
-
-
 @pytest.mark.parametrize("rel", sorted(MANIFEST))
 def test_a_bad_input_is_one_line_and_exit_2(
     rel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -125,18 +115,6 @@ def test_results_of_another_suite_are_an_error_verdict_in_compare(
 # --- huge inputs, generated -------------------------------------------------------------------
 
 MB = 1024 * 1024
-
-
-@contextlib.contextmanager
-def peak_memory() -> Iterator[list[int]]:
-    """The peak of Python allocations inside the block, in bytes (``box[0]`` after it)."""
-    box = [0]
-    tracemalloc.start()
-    try:
-        yield box
-    finally:
-        box[0] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
 
 
 SUITE_HEAD = "ci_gate: 1\nname: huge\ntargets: [{id: bot, provider: fake}]\n"

@@ -12,8 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 
 from ci_gate.cli import main
 from ci_gate.commands.action import cmd_action
+from tests.bad_input_kit import check_error, peak_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
@@ -62,14 +62,6 @@ CALIBRATION: dict[str, Any] = {
         }
     ],
 }
-
-
-def one_error(stderr: str, fragment: str) -> None:
-    """Exactly one line, ``error: ...``, containing ``fragment``; no traceback, no bug report."""
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    assert "Traceback" not in stderr and "internal error" not in stderr
-    assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
 
 
 @pytest.fixture
@@ -127,7 +119,7 @@ def test_a_bad_option_value_is_one_line_and_exit_2(
 ) -> None:
     capsys.readouterr()
     assert main(argv) == 2
-    one_error(capsys.readouterr().err, fragment)
+    check_error(capsys.readouterr().err, fragment)
     assert not (world / "r.json").exists() and list((world / "folder").iterdir()) == []
 
 
@@ -147,14 +139,14 @@ def test_a_gate_the_bootstrap_cannot_use_is_refused(
     suite.write_text(SUITE + f"gate:\n  bootstrap: {json.dumps(bootstrap)}\n", "utf-8")
     capsys.readouterr()
     assert main(["validate", "gated.yaml"]) == 2
-    one_error(capsys.readouterr().err, f"gated.yaml:15: {where}: invalid value")
+    check_error(capsys.readouterr().err, f"gated.yaml:15: {where}: invalid value")
 
     # The same section in a baseline's results file: the default policy is the baseline's.
     data = json.loads((world / "base.json").read_text("utf-8"))
     data["run"]["gate"] = {"bootstrap": bootstrap}
     (world / "tampered.json").write_text(json.dumps(data), "utf-8")
     assert main(["compare", "tampered.json", "base.json", "-q"]) == 2
-    one_error(capsys.readouterr().err, f"tampered.json: {where}: must be")
+    check_error(capsys.readouterr().err, f"tampered.json: {where}: must be")
 
 
 # -- calibration files -----------------------------------------------------------------------
@@ -219,22 +211,11 @@ def test_a_bad_calibration_file_is_one_line_and_exit_2(
     make(world / "calibration.json")
     capsys.readouterr()
     assert main(["run", "suite.yaml", "-o", "r.json", "-q", "--no-cache"]) == 2
-    one_error(capsys.readouterr().err, f"calibration.json: {fragment}")
+    check_error(capsys.readouterr().err, f"calibration.json: {fragment}")
     assert not (world / "r.json").exists()
 
 
 # -- devices: their size says 0, and reading them never ends ---------------------------------
-
-
-@contextlib.contextmanager
-def peak_memory() -> Iterator[list[int]]:
-    box = [0]
-    tracemalloc.start()
-    try:
-        yield box
-    finally:
-        box[0] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
 
 
 def test_a_device_given_as_a_suite_is_read_only_to_the_limit(
@@ -244,7 +225,7 @@ def test_a_device_given_as_a_suite_is_read_only_to_the_limit(
     capsys.readouterr()
     with peak_memory() as peak:
         assert main(["validate", "/dev/zero"]) == 2
-    one_error(capsys.readouterr().err, "/dev/zero: more than the limit of 10.0 MB to read")
+    check_error(capsys.readouterr().err, "/dev/zero: more than the limit of 10.0 MB to read")
     assert peak[0] < 3 * 10 * MB  # the chunks read, then joined once
 
     # An included case file that is a device (a committed symlink) or a folder is never read.
@@ -277,7 +258,7 @@ def test_a_device_given_as_the_event_payload_is_read_only_to_the_limit(
     log = io.StringIO()
     with peak_memory() as peak:
         assert cmd_action(env, log) == 2
-    one_error(capsys.readouterr().err, "GITHUB_EVENT_PATH /dev/zero: the event payload is over")
+    check_error(capsys.readouterr().err, "GITHUB_EVENT_PATH /dev/zero: the event payload is over")
     assert peak[0] < 3 * 25 * MB
     assert "::error title=ci-gate::" in log.getvalue()
     assert "verdict" in (tmp_path / "output").read_text("utf-8")
@@ -311,6 +292,6 @@ def test_a_yaml_list_of_a_million_values_is_refused_in_bounded_memory(tmp_path: 
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
-    one_error(proc.stderr, "more than 500000 values in one file")
+    check_error(proc.stderr, "more than 500000 values in one file")
     peak_kb = int(proc.stdout.split()[-1])
     assert peak_kb < 300 * 1024, f"peak {peak_kb / 1024:.0f} MB"
