@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ci_gate.baseline.store import decode_results, encode_results
 from ci_gate.cli import main
 from ci_gate.results.model import AssertionOutcome
 from ci_gate.results.store import read_results, write_results
+from ci_gate.run.journal import Journal
 from ci_gate.wellformed import wellformed, wellformed_json
 from tests.factories import record, results
 
@@ -72,10 +74,19 @@ def test_a_lone_surrogate_from_a_scorer_message_is_kept_as_an_escape(tmp_path: P
         message="odd \udc00 message",
     )
     path = tmp_path / "r.json"
-    write_results(results([record("a", assertions=(outcome,))]), path)
+    odd = results([record("a", assertions=(outcome,)), record("b", output="ünï")])
+    write_results(odd, path)
     raw = path.read_bytes()
     raw.decode("utf-8")
     assert b"\\udc00" in raw
+    assert "ünï".encode() in raw  # only the record with the surrogate is escaped
+    # A baseline is the same bytes, and a journal line the same record.
+    assert encode_results(odd) == raw
+    assert decode_results(raw, "baseline").records[0].assertions[0].message == "odd \udc00 message"
+    journal = Journal(tmp_path / "r.json.journal", "sha256:x", "app", [odd.records[0]])
+    journal.append(odd.records[0])
+    journal.close()
+    assert all(line.isascii() for line in (tmp_path / "r.json.journal").read_text().splitlines())
     assert read_results(path).records[0].assertions[0].message == "odd \udc00 message"
 
 

@@ -14,7 +14,8 @@ from typing import Protocol
 
 from ci_gate.baseline.index import IndexEntry
 from ci_gate.errors import GateError, ResultsFileError
-from ci_gate.results.codec import results_from_dict, results_to_dict
+from ci_gate.results.codec import results_from_dict
+from ci_gate.results.encode import results_json
 from ci_gate.results.model import Results
 
 _SUITE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -80,8 +81,8 @@ def check_commit(commit: str) -> str:
 
 
 def encode_results(results: Results) -> bytes:
-    text = json.dumps(results_to_dict(results), ensure_ascii=False, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+    """A baseline's bytes: the results file ``write_results`` would write."""
+    return "".join(results_json(results)).encode("utf-8")
 
 
 def decode_results(data: bytes, source: str) -> Results:

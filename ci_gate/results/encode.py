@@ -17,6 +17,17 @@ from ci_gate.results.model import (
     Results,
     RunInfo,
 )
+from ci_gate.wellformed import has_surrogates
+
+
+def compact_json(value: Any, *, ascii_only: bool = False) -> str:
+    """Compact JSON text with non-ASCII characters as they are, except in a value holding a lone
+    surrogate (a scorer's message, say), which no UTF-8 file can hold: that value is written with
+    escapes, which keep it exactly."""
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+    if not ascii_only and has_surrogates(text):
+        return json.dumps(value, separators=(",", ":"))
+    return text
 
 
 def _outcome_to_dict(a: AssertionOutcome) -> dict[str, Any]:
@@ -162,10 +173,11 @@ def results_to_dict(results: Results) -> dict[str, Any]:
 
 def results_json(results: Results, *, ascii_only: bool = False) -> Iterator[str]:
     """The results file's text, ``json.dumps(results_to_dict(...))`` compact, a record at a time:
-    a 50,000-case run is never held as one dict and one string on top of its records."""
+    a 50,000-case run is never held as one dict and one string on top of its records. Each piece
+    is ``compact_json``, so the text always encodes as UTF-8."""
 
     def dump(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
+        return compact_json(value, ascii_only=ascii_only)
 
     head = {"format": RESULTS_FORMAT, "schema_version": RESULTS_SCHEMA_VERSION}
     yield dump(head)[:-1] + ',"run":' + dump(run_to_dict(results.run)) + ',"cases":{'

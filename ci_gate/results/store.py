@@ -17,12 +17,7 @@ MAX_RESULTS_BYTES = 2 * 1024**3
 
 
 def write_results(results: Results, path: str | os.PathLike[str]) -> None:
-    try:
-        write_chunks_atomic(path, results_json(results))
-    except UnicodeEncodeError:
-        # A lone surrogate (a scorer's message): as a JSON escape it is kept exactly, and the
-        # file stays valid UTF-8. Rare, so the common case pays nothing.
-        write_chunks_atomic(path, results_json(results, ascii_only=True))
+    write_chunks_atomic(path, results_json(results))
 
 
 def read_results(path: str | os.PathLike[str]) -> Results:

@@ -18,8 +18,8 @@ from typing import IO
 from ci_gate.atomic import write_text_atomic
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.codec import record_from_dict, record_to_dict
+from ci_gate.results.encode import compact_json
 from ci_gate.results.model import Record
-from ci_gate.wellformed import has_surrogates
 
 JOURNAL_FORMAT = "ci-gate-journal-1"
 
@@ -92,7 +92,4 @@ class Journal:
 
 
 def _line(record: Record) -> str:
-    line = json.dumps(record_to_dict(record), ensure_ascii=False)
-    if has_surrogates(line):  # written as JSON escapes, never as a half-written line
-        line = json.dumps(record_to_dict(record))
-    return line
+    return compact_json(record_to_dict(record))
