@@ -40,10 +40,10 @@ from ci_gate.results.model import Results
 from ci_gate.run.cache import ResponseCache, default_cache_dir
 from ci_gate.run.graders import Graders
 from ci_gate.run.ledger import Ledger, StopRun
-from ci_gate.run.runner import render_messages
 from ci_gate.run.scoring import SampleScoring, ScoringSetup
 from ci_gate.stats.agreement import accuracy, cohen_kappa, self_agreement
 from ci_gate.suite.model import AssertionSpec, Case, Suite, Target
+from ci_gate.suite.template import render_messages
 
 DEFAULT_REPEATS = 5
 DEFAULT_FILE = "calibration.json"

@@ -30,9 +30,9 @@ from ci_gate.results.model import Record, Results
 from ci_gate.run.cache import ResponseCache, default_cache_dir
 from ci_gate.run.graders import Graders
 from ci_gate.run.ledger import Ledger, StopRun
-from ci_gate.run.runner import render_messages
 from ci_gate.run.scoring import SampleScoring, ScoringSetup
 from ci_gate.suite.model import Case, Suite
+from ci_gate.suite.template import render_messages
 
 Outcome = Literal["win", "tie", "loss"]
 REASON_CHARS = 160

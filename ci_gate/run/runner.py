@@ -34,8 +34,8 @@ from ci_gate.run.shard import Shard, select
 from ci_gate.run.shard_cost import case_costs
 from ci_gate.run.totals import totals
 from ci_gate.suite.fingerprint import fingerprint
-from ci_gate.suite.model import Case, Message, Suite, Target
-from ci_gate.suite.template import render
+from ci_gate.suite.model import Case, Suite, Target
+from ci_gate.suite.template import render_messages
 
 _WORKER_STAGGER_S = 0.002
 
@@ -62,13 +62,6 @@ class _Item:
     index: int
     case: Case
     request: ProviderRequest
-
-
-def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
-    if case.prompt is None:
-        return ()
-    prompt = suite.prompt(case.prompt)
-    return tuple(Message(m.role, render(m.content, case.vars)) for m in prompt.messages)
 
 
 def _items(suite: Suite, cases: Sequence[Case], target: Target, repeats: int) -> Iterator[_Item]:

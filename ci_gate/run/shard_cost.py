@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ci_gate.assertions import registry
 from ci_gate.suite.model import Case, Suite
-from ci_gate.suite.template import render
+from ci_gate.suite.template import render_messages
 
 # What reading an answer back and scoring it weighs, beyond the prompt: a short answer's worth.
 ANSWER_CHARS = 400
@@ -23,8 +23,7 @@ ANSWER_CHARS = 400
 def _prompt_chars(suite: Suite, case: Case) -> int:
     if case.prompt is None:  # the vars are the request (python, command and http targets)
         return len(json.dumps(dict(case.vars), default=str))
-    prompt = suite.prompt(case.prompt)
-    return sum(len(render(m.content, case.vars)) for m in prompt.messages)
+    return sum(len(m.content) for m in render_messages(suite, case))
 
 
 def _model_calls(suite: Suite, case: Case) -> int:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ci_gate.suite.model import JSON
+from ci_gate.suite.model import JSON, Case, Message, Suite
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
 
@@ -93,3 +93,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def render_messages(suite: Suite, case: Case) -> tuple[Message, ...]:
+    """The messages ``case``'s prompt sends: none for a case without a prompt."""
+    if case.prompt is None:
+        return ()
+    prompt = suite.prompt(case.prompt)
+    return tuple(Message(m.role, render(m.content, case.vars)) for m in prompt.messages)
