@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check a suite file and print what it holds")
     p.add_argument("suite", help="the suite file (YAML)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the spec leaves a behaviour, failure mode or case uncovered",
+    )
 
     p = sub.add_parser("schema", help="print a JSON Schema (for editors and tools)")
     p.add_argument(

@@ -26,6 +26,7 @@ from ci_gate.results.model import (
     RecordError,
     Results,
     RunInfo,
+    SpecLinks,
     Totals,
 )
 from ci_gate.run.shard import Shard, valid_shard
@@ -227,6 +228,7 @@ def _run(rd: _Reader, d: Mapping[str, Any]) -> RunInfo:
         gate=_mapping(d.get("gate")),
         shard=_shard(rd, d.get("shard")),
         judges=_judges(rd, d.get("judges")),
+        spec=_mapping(d.get("spec")),
         totals=Totals(
             cases=total("cases", int),
             records=total("records", int),
@@ -327,6 +329,14 @@ def _case(rd: _Reader, cid: str, d: Mapping[str, Any]) -> CaseInfo:
     tags = rd.get(d, "tags", path, list)
     if not all(isinstance(t, str) for t in tags):
         raise rd.fail(f"{path}.tags", "expected a list of strings")
+    links = _links(rd, d, path)
+    raw_inner = d.get("assertion_links", {})
+    if not isinstance(raw_inner, dict):
+        raise rd.fail(f"{path}.assertion_links", f"expected an object, got {_kind(raw_inner)}")
+    inner = {}
+    for name, value in raw_inner.items():
+        at = f"{path}.assertion_links.{name}"
+        inner[name] = _links(rd, rd.obj(value, at), at)
     return CaseInfo(
         id=cid,
         tags=tuple(tags),
@@ -334,7 +344,21 @@ def _case(rd: _Reader, cid: str, d: Mapping[str, Any]) -> CaseInfo:
         vars=rd.get(d, "vars", path, dict),
         expected=rd.get(d, "expected", path),
         fingerprint=rd.get(d, "fingerprint", path, str),
+        behaviours=links.behaviours,
+        failure_modes=links.failure_modes,
+        assertion_links=inner,
     )
+
+
+def _links(rd: _Reader, d: Mapping[str, Any], path: str) -> SpecLinks:
+    """Spec links are optional: files of suites without a spec have none."""
+    found: dict[str, tuple[str, ...]] = {}
+    for key in ("behaviours", "failure_modes"):
+        names = d.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise rd.fail(f"{path}.{key}", "expected a list of strings")
+        found[key] = tuple(names)
+    return SpecLinks(found["behaviours"], found["failure_modes"])
 
 
 def _record(rd: _Reader, i: int, raw: Any) -> Record:

@@ -114,6 +114,7 @@ def run_to_dict(run: RunInfo) -> dict[str, Any]:
         "stop_reason": run.stop_reason,
         "prices_date": run.prices_date,
         "gate": dict(run.gate),
+        **({"spec": dict(run.spec)} if run.spec else {}),
         "totals": {
             "cases": t.cases,
             "records": t.records,
@@ -158,7 +159,27 @@ def case_to_dict(c: CaseInfo) -> dict[str, Any]:
         "vars": dict(c.vars),
         "expected": c.expected,
         "fingerprint": c.fingerprint,
+        **_links(c.behaviours, c.failure_modes),
+        **(
+            {
+                "assertion_links": {
+                    n: _links(x.behaviours, x.failure_modes) for n, x in c.assertion_links.items()
+                }
+            }
+            if c.assertion_links
+            else {}
+        ),
     }
+
+
+def _links(behaviours: tuple[str, ...], failure_modes: tuple[str, ...]) -> dict[str, Any]:
+    # Omitted when empty, so files of suites without a spec stay as they were.
+    out: dict[str, Any] = {}
+    if behaviours:
+        out["behaviours"] = list(behaviours)
+    if failure_modes:
+        out["failure_modes"] = list(failure_modes)
+    return out
 
 
 def results_to_dict(results: Results) -> dict[str, Any]:

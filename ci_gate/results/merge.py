@@ -235,6 +235,7 @@ def _merged_run(
         gate=first.gate,
         shard=None,
         judges=_merged_judges(runs),
+        spec=first.spec,
     )
 
 

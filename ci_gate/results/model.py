@@ -74,6 +74,12 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class SpecLinks:
+    behaviours: tuple[str, ...] = ()
+    failure_modes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CaseInfo:
     """What a report needs to show about a case: its inputs, expectation and per-case hash."""
 
@@ -83,6 +89,17 @@ class CaseInfo:
     vars: Mapping[str, Any]
     expected: Any
     fingerprint: str
+    # Links to the suite's spec: the case's own, and each assertion's by assertion name.
+    behaviours: tuple[str, ...] = ()
+    failure_modes: tuple[str, ...] = ()
+    assertion_links: Mapping[str, SpecLinks] = field(default_factory=dict)
+
+    def links(self) -> SpecLinks:
+        """Every behaviour and failure mode the case or one of its assertions names."""
+        inner = self.assertion_links.values()
+        behaviours = [*self.behaviours, *(b for x in inner for b in x.behaviours)]
+        modes = [*self.failure_modes, *(f for x in inner for f in x.failure_modes)]
+        return SpecLinks(tuple(dict.fromkeys(behaviours)), tuple(dict.fromkeys(modes)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +176,7 @@ class RunInfo:
     gate: Mapping[str, Any] = field(default_factory=dict)
     shard: Shard | None = None  # set when the run took one shard of the cases (``--shard``)
     judges: tuple[JudgeStatus, ...] = ()  # judged assertions and whether each could block
+    spec: Mapping[str, Any] = field(default_factory=dict)  # the suite's spec section, as run
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from ci_gate.gitinfo import git_info
 from ci_gate.providers.base import ProviderRequest
 from ci_gate.providers.http_client import make_client
 from ci_gate.providers.registry import build_provider
-from ci_gate.results.model import CaseInfo, Record, Results, RunInfo
+from ci_gate.results.model import CaseInfo, Record, Results, RunInfo, SpecLinks
 from ci_gate.results.store import write_results
 from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
 from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
@@ -215,10 +215,9 @@ async def run_suite(
             gate=dict(suite.gate.raw),
             shard=options.shard,
             judges=judges,
+            spec=suite.raw.get("spec") or {},
         ),
-        cases={
-            c.id: CaseInfo(c.id, c.tags, c.group, c.vars, c.expected, fp.cases[c.id]) for c in cases
-        },
+        cases={c.id: _case_info(c, fp.cases[c.id]) for c in cases},
         records=tuple(done),
     )
     write_results(results, options.output)
@@ -284,3 +283,22 @@ async def _run_items(
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+def _case_info(case: Case, fingerprint: str) -> CaseInfo:
+    links = {
+        a.name: SpecLinks(a.behaviours, a.failure_modes)
+        for a in case.assertions
+        if a.behaviours or a.failure_modes
+    }
+    return CaseInfo(
+        case.id,
+        case.tags,
+        case.group,
+        case.vars,
+        case.expected,
+        fingerprint,
+        behaviours=case.behaviours,
+        failure_modes=case.failure_modes,
+        assertion_links=links,
+    )

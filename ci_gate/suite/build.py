@@ -43,7 +43,18 @@ DEFAULT_MODELS: Mapping[str, str] = {"fake": "fake-model"}
 ANTHROPIC_MAX_TOKENS = 1024
 
 ASSERT_FIELDS = frozenset(
-    {"type", "name", "value", "weight", "blocking", "tag", "layer", "description"}
+    {
+        "type",
+        "name",
+        "value",
+        "weight",
+        "blocking",
+        "tag",
+        "layer",
+        "description",
+        "behaviours",
+        "failure_modes",
+    }
 )
 
 
@@ -108,6 +119,8 @@ def spec_from_raw(raw: Mapping[str, Any], name: str | None = None) -> AssertionS
         blocking=bool(raw.get("blocking", True)),
         tag=raw.get("tag"),
         layer=raw.get("layer"),
+        behaviours=tuple(raw.get("behaviours") or ()),
+        failure_modes=tuple(raw.get("failure_modes") or ()),
     )
 
 
@@ -157,7 +170,11 @@ def build_case(
     source: str,
     extra_tags: tuple[str, ...],
     defaults: CaseDefaults,
+    extra_links: Mapping[str, Any] | None = None,
 ) -> tuple[Case, list[Problem]]:
+    """One case with the defaults merged in; ``extra_tags`` and ``extra_links`` (behaviours and
+    failure modes) come from the ``- file:`` entry that included it."""
+    extra = extra_links or {}
     own = [(a, where.at("assert", i)) for i, a in enumerate(raw.get("assert") or [])]
     specs, problems = build_assertions([*defaults.asserts, *own])
     tags = _unique([*(raw.get("tags") or []), *extra_tags, *defaults.tags])
@@ -174,6 +191,10 @@ def build_case(
         labels=tuple(
             build_label(label, where.at("labels", i))
             for i, label in enumerate(raw.get("labels") or [])
+        ),
+        behaviours=tuple(_unique([*(raw.get("behaviours") or []), *extra.get("behaviours", [])])),
+        failure_modes=tuple(
+            _unique([*(raw.get("failure_modes") or []), *extra.get("failure_modes", [])])
         ),
     )
     return case, problems

@@ -23,7 +23,16 @@ from ci_gate.wellformed import has_surrogates
 
 SUFFIXES = (".jsonl", ".csv", ".yaml", ".yml")
 MAX_TABLE_BYTES = 50 * 1024 * 1024  # JSONL and CSV files may hold many thousands of cases
-CSV_KEYS = ("id", "tags", "expected", "group", "prompt", "assert")
+CSV_KEYS = (
+    "id",
+    "tags",
+    "expected",
+    "group",
+    "prompt",
+    "assert",
+    "behaviours",
+    "failure_modes",
+)
 _TAG_SPLIT = re.compile(r"[;,]")
 
 
@@ -230,9 +239,11 @@ def _check_header(columns: list[str], display: str) -> list[Problem]:
 def _csv_case(row: dict[str, str], display: str, line: int) -> tuple[dict[str, Any], list[Problem]]:
     data: dict[str, Any] = {"id": row["id"].strip()}
     problems: list[Problem] = []
-    tags = [t.strip() for t in _TAG_SPLIT.split(row.get("tags", "")) if t.strip()]
-    if tags:
-        data["tags"] = tags
+    # Lists in a cell are separated by ; or , (a tag or spec name holds neither).
+    for key in ("tags", "behaviours", "failure_modes"):
+        items = [t.strip() for t in _TAG_SPLIT.split(row.get(key, "")) if t.strip()]
+        if items:
+            data[key] = list(dict.fromkeys(items))
     for key in ("expected", "group", "prompt"):
         if row.get(key, "") != "":
             data[key] = row[key]

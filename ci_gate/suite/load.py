@@ -31,6 +31,7 @@ from ci_gate.suite.build import (
 from ci_gate.suite.case_files import read_case_file
 from ci_gate.suite.checks import Draft, check_all
 from ci_gate.suite.model import SUITE_FORMAT_VERSION, Case, GateConfig, Suite
+from ci_gate.suite.spec import build_spec, check_spec, gate_with_tradeoffs
 from ci_gate.suite.yaml_source import YamlDoc, display_path, load_yaml
 
 MAX_PROBLEMS = 50
@@ -85,6 +86,8 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         pairwise=pairwise,
     )
     problems += check_all(draft)
+    spec = build_spec(data.get("spec"))
+    problems += check_spec(spec, top, gate, cases, defaults.asserts)
     if not cases and not problems:
         problems.append(top.at("cases").problem("the suite has no cases"))
     if problems:
@@ -104,10 +107,11 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
         retry=build_retry(data.get("retry", {})),
         budget=build_budget(data.get("budget", {})),
         prices=with_overrides(default_table(), overrides, display),
-        gate=GateConfig(gate),
+        gate=GateConfig(gate_with_tradeoffs(gate, spec)),
         raw=data,
         judge=judge,
         pairwise=pairwise,
+        spec=spec,
     )
 
 
@@ -204,7 +208,7 @@ def _cases(
                 problems += invalid
                 continue
             case, found = build_case(
-                raw.data, raw_where, raw.file, tuple(item.get("tags", [])), defaults
+                raw.data, raw_where, raw.file, tuple(item.get("tags", [])), defaults, item
             )
             out.append((case, raw_where))
             problems += found

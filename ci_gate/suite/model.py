@@ -81,6 +81,9 @@ class AssertionSpec:
     blocking: bool = True
     tag: str | None = None
     layer: str | None = None
+    # Names from the suite's spec; links, never part of what the assertion checks.
+    behaviours: tuple[str, ...] = ()
+    failure_modes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,15 @@ class Case:
     source: str
     line: int | None = None
     labels: tuple[Label, ...] = ()
+    # Links to the suite's spec: the case's own, its file's and its assertions' (see ``links``).
+    behaviours: tuple[str, ...] = ()
+    failure_modes: tuple[str, ...] = ()
+
+    def links(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Every behaviour and failure mode the case or any of its assertions names."""
+        behaviours = [*self.behaviours, *(b for a in self.assertions for b in a.behaviours)]
+        modes = [*self.failure_modes, *(f for a in self.assertions for f in a.failure_modes)]
+        return tuple(dict.fromkeys(behaviours)), tuple(dict.fromkeys(modes))
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,44 @@ class PairwiseConfig:
     judge: str | None = None
 
 
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")  # worst first
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class FailureMode:
+    name: str
+    description: str
+    severity: Severity
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The ``spec:`` section: what good looks like, in the team's words.
+
+    ``tradeoffs`` are the accepted trade-offs as gate rules (``when`` filled in from
+    ``optimise_for``); the loader adds them to the gate's own, so the gate honours them.
+    """
+
+    goal: str | None
+    optimise_for: str | None
+    behaviours: tuple[Behaviour, ...]
+    failure_modes: tuple[FailureMode, ...]
+    tradeoffs: tuple[Mapping[str, JSON], ...] = ()
+
+    def behaviour(self, name: str) -> Behaviour | None:
+        return next((b for b in self.behaviours if b.name == name), None)
+
+    def failure_mode(self, name: str) -> FailureMode | None:
+        return next((f for f in self.failure_modes if f.name == name), None)
+
+
 @dataclass(frozen=True)
 class GateConfig:
     """The ``gate:`` section as validated JSON; interpreted by ``ci_gate.gate``."""
@@ -185,6 +235,7 @@ class Suite:
     raw: Mapping[str, JSON] = field(repr=False, default_factory=dict)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     pairwise: PairwiseConfig | None = None
+    spec: Spec | None = None
 
     def target(self, target_id: str | None = None) -> Target:
         wanted = target_id or self.default_target
