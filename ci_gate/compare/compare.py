@@ -28,8 +28,10 @@ from ci_gate.compare.quality import (
     case_values,
     layer_metrics,
     quality_metrics,
+    spec_metrics,
     tag_metrics,
 )
+from ci_gate.compare.spec_impact import spec_impact
 from ci_gate.judge.pairwise import Preferences
 from ci_gate.results.model import Results
 
@@ -104,6 +106,7 @@ def _compare(base: Results, head: Results, settings: Settings) -> Comparison:
                 quality.append(agreement)
             quality += assertion_metrics(outcomes, groups, settings)
             slices = tag_metrics(pairing, values, groups, settings)
+            slices += spec_metrics(pairing, values, groups, settings)
             layers = layer_metrics(outcomes, groups, settings)
             latency = latency_metrics(pairing, settings)
             cost = cost_future.result()
@@ -131,4 +134,7 @@ def _compare(base: Results, head: Results, settings: Settings) -> Comparison:
             "samples_paired": int(pairing.valid.sum()),
         },
         consistency=consistency,
+        spec_impact=spec_impact(
+            head.run.spec or base.run.spec, tuple(cases), {**base.cases, **head.cases}
+        ),
     )

@@ -6,6 +6,7 @@ Metric keys (stable, used by the gate's policy and by reports):
     quality.preference                          a judge's net preference for head's outputs
     assertion.<name>                            pass rate of one assertion
     tag.<tag>                                   pass rate over the cases with that tag (a slice)
+    failure_mode.<name>, behaviour.<name>       the same over the cases linked to a spec name
     layer.<layer>                               pass rate of the assertions in that layer
     latency.p50, latency.p95, latency.p99       milliseconds, non-cached records only
     cost.per_case, cost.total                   dollars at list price
@@ -23,6 +24,7 @@ from ci_gate.results.model import RunInfo
 
 if TYPE_CHECKING:  # preference.py builds on MetricDelta from this module
     from ci_gate.compare.preference import PreferenceSummary
+    from ci_gate.compare.spec_impact import SpecImpact
 
 MetricKind = Literal["rate", "score", "latency", "cost", "tokens", "errors"]
 CaseStatus = Literal[
@@ -147,6 +149,7 @@ class Comparison:
     settings: dict[str, object] = field(default_factory=dict)  # resamples, seed, confidence
     consistency: ConsistencyDiff | None = None  # None: no group with two compared cases
     preference: PreferenceSummary | None = None  # the pairwise judgement, when asked for
+    spec_impact: tuple[SpecImpact, ...] = ()  # changed cases by failure mode and behaviour
 
     def metric(self, key: str) -> MetricDelta | None:
         for group in (self.quality, self.slices, self.layers, self.latency, self.cost):

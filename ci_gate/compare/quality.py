@@ -226,7 +226,12 @@ def bootstrapped_metric(
 def tag_index(pairing: Pairing) -> dict[str, Ints]:
     """Compared-case indices per tag, tags sorted by name; a tag listed twice counts once."""
     cases = pairing.head.results.cases
-    tag_lists = [cases[cid].tags for cid in pairing.case_ids]
+    return names_index([cases[cid].tags for cid in pairing.case_ids])
+
+
+def names_index(tag_lists: list[tuple[str, ...]]) -> dict[str, Ints]:
+    """Indices into ``tag_lists`` per name found in it, names sorted; a name listed twice in
+    one entry counts once."""
     lengths = np.fromiter(map(len, tag_lists), np.int64, len(tag_lists))
     flat = list(chain.from_iterable(tag_lists))
     names: dict[str, int] = {}
@@ -255,6 +260,31 @@ def tag_metrics(
             settings,
         )
         for tag, index in tag_index(pairing).items()
+    ]
+
+
+def spec_metrics(
+    pairing: Pairing, values: CaseValues, groups: Groups | None, settings: Settings
+) -> list[MetricDelta]:
+    """``failure_mode.<name>`` and ``behaviour.<name>``: slices of the cases linked to each
+    name of the spec (by the case or any of its assertions), like tags."""
+    cases = pairing.head.results.cases
+    links = [cases[cid].links() for cid in pairing.case_ids]
+    slices = (
+        ("failure_mode", "failure mode", [x.failure_modes for x in links]),
+        ("behaviour", "behaviour", [x.behaviours for x in links]),
+    )
+    return [
+        pass_fail_metric(
+            f"{prefix}.{name}",
+            f"{label} {name}",
+            values.base_pass[index],
+            values.head_pass[index],
+            _subgroups(groups, index),
+            settings,
+        )
+        for prefix, label, lists in slices
+        for name, index in names_index(lists).items()
     ]
 
 

@@ -9,11 +9,12 @@ the base run's value, a bare number is absolute in the metric's own unit (a frac
 milliseconds for latency, dollars for cost). For a floor (``min``) and the error budget a
 percentage is a share (``80%`` is 0.8): there is nothing for it to be relative to.
 
-Blocking: a rule written in the section blocks unless it says ``blocking: false``, except tag
-slices, which only warn unless they say ``blocking: true``. Rules not written take defaults:
-pass rate may drop 2pt (blocking); latency p50 and p95 may rise 25% (warn); cost per case may
-rise 20% (warn); every tag may drop 5pt (warn); consistency across groups and the judge's
-pairwise preference may drop 10pt (warn); at most 10% of records may error (blocking). A
+Blocking: a rule written in the section blocks unless it says ``blocking: false``, except
+slices (tags, and the spec's behaviours and failure modes), which only warn unless they say
+``blocking: true``. Rules not written take defaults: pass rate may drop 2pt (blocking);
+latency p50 and p95 may rise 25% (warn); cost per case may rise 20% (warn); every tag, behaviour
+and failure mode may drop 5pt (warn); consistency across groups and the judge's pairwise
+preference may drop 10pt (warn); at most 10% of records may error (blocking). A
 quality rule with neither ``max_drop`` nor ``min`` gets ``max_drop`` 2pt (5pt for a tag, 10pt
 for consistency and preference).
 """
@@ -131,7 +132,19 @@ class Policy:
             return self.default_consistency
         if key == "quality.preference":
             return DEFAULT_PREFERENCE
-        return self.default_tag if key.startswith("tag.") else None
+        return self.default_tag if key.startswith(SLICE_PREFIXES) else None
+
+
+# Sections of gate.quality that are keyed by name, and the metric prefix of each.
+_SECTIONS = (
+    ("assertions", "assertion"),
+    ("layers", "layer"),
+    ("tags", "tag"),
+    ("behaviours", "behaviour"),
+    ("failure_modes", "failure_mode"),
+)
+# Slices warn unless their rule says blocking: true.
+SLICE_PREFIXES = ("tag.", "behaviour.", "failure_mode.")
 
 
 def _quality_rule(
@@ -149,7 +162,17 @@ def _quality_rule(
 
 
 def _quality(rd: Reader, raw: Any) -> dict[str, QualityRule]:
-    keys = ("pass_rate", "score", "consistency", "preference", "assertions", "tags", "layers")
+    keys = (
+        "pass_rate",
+        "score",
+        "consistency",
+        "preference",
+        "assertions",
+        "tags",
+        "layers",
+        "behaviours",
+        "failure_modes",
+    )
     m = rd.mapping(raw, "quality", keys)
     rules: dict[str, QualityRule] = {"quality.pass_rate": DEFAULT_PASS_RATE}
     for name in ("pass_rate", "score"):
@@ -163,12 +186,12 @@ def _quality(rd: Reader, raw: Any) -> dict[str, QualityRule]:
             key = f"quality.{name}"
             written = QualityRule(_OWN_DEFAULTS[key].max_drop, None, True)
             rules[key] = _quality_rule(rd, m[name], key, rate=True, default=written)
-    for section, prefix in (("assertions", "assertion"), ("layers", "layer"), ("tags", "tag")):
+    for section, prefix in _SECTIONS:
         if section not in m:
             continue
         allowed = LAYER_NAMES if section == "layers" else None
         sub = rd.mapping(m[section], f"quality.{section}", allowed)
-        default = DEFAULT_TAG if section == "tags" else DEFAULT_PASS_RATE
+        default = DEFAULT_TAG if f"{prefix}." in SLICE_PREFIXES else DEFAULT_PASS_RATE
         for name, rule in sub.items():
             rules[f"{prefix}.{name}"] = _quality_rule(
                 rd, rule, f"quality.{section}.{name}", rate=True, default=default

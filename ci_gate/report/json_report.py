@@ -52,6 +52,8 @@ def _run(run: object) -> Any:
         data.pop("shard", None)  # only a shard's run says so; whole runs read as before
     if not data.get("judges"):
         data.pop("judges", None)  # likewise only runs with judged assertions list them
+    if not data.get("spec"):
+        data.pop("spec", None)  # and only suites with a spec have one
     return data
 
 
@@ -65,6 +67,8 @@ def report_data(comparison: Comparison, gate: GateResult) -> dict[str, Any]:
         data.pop("consistency", None)  # only suites with groups have it; others read as before
     if data.get("preference") is None:
         data.pop("preference", None)  # only comparisons asked for a pairwise judgement have it
+    if not data.get("spec_impact"):
+        data.pop("spec_impact", None)
     comp = c.comparability
     summary = {status: sum(1 for case in c.cases if case.status == status) for status in _COUNTED}
     summary.update(added=len(comp.added), removed=len(comp.removed), changed=len(comp.changed))

@@ -1,6 +1,7 @@
 """The markdown report of a comparison: what a developer reads in the PR comment.
 
-Sections, in order: headline (verdict and why), quality, latency, cost, errors, slices that
+Sections, in order: headline (verdict and why), the changes in the spec's words (by failure
+mode and behaviour, when the suite has a spec), quality, latency, cost, errors, slices that
 moved, consistency across groups, where to intervene, newly failing and fixed cases, what
 changed between the runs, footer. The output depends only on its inputs (ages come from the two
 runs' timestamps, never the clock), so it can be compared with golden files. Untrusted text
@@ -19,6 +20,7 @@ from ci_gate.report.md_cases import cases_section
 from ci_gate.report.md_consistency import consistency_section
 from ci_gate.report.md_judges import judges_section
 from ci_gate.report.md_layers import changed_components, intervene_section, regressions_by_layer
+from ci_gate.report.md_spec import spec_section
 from ci_gate.report.sanitize import cap_markdown, inline
 from ci_gate.results.model import RunInfo
 
@@ -196,6 +198,7 @@ def render_markdown(
     shown |= {f"layer.{layer}" for layer in regressions_by_layer(c.cases)}
     before = [
         _headline(c, gate, title),
+        spec_section(c, checks),
         tables.quality_section(c, checks, conf),
         tables.latency_section(c, checks, conf),
         tables.cost_section(c, checks, conf),

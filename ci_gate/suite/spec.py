@@ -61,6 +61,7 @@ def check_spec(
     if spec is not None:
         problems += _unique_names(spec, top.at("spec"))
         problems += _tradeoffs(spec, top, gate)
+    problems += _gate_rules(spec, top, gate)
     seen: set[str] = set()
     for problem in _links(spec, top, cases, default_asserts):
         # A link in defaults.assert is in every case: report it once.
@@ -101,6 +102,25 @@ def _tradeoffs(spec: Spec, top: Where, gate: Mapping[str, Any]) -> Iterator[Prob
                 f"gate.tradeoffs already has a trade-off named {rule['name']!r}",
                 "keep each trade-off in one place, the spec or the gate",
             )
+
+
+def _gate_rules(spec: Spec | None, top: Where, gate: Mapping[str, Any]) -> Iterator[Problem]:
+    quality = gate.get("quality")
+    if not isinstance(quality, Mapping):
+        return
+    for key in LINK_KEYS:
+        rules = quality.get(key)
+        if not isinstance(rules, Mapping):
+            continue
+        items = (spec.behaviours if key == "behaviours" else spec.failure_modes) if spec else ()
+        known = [item.name for item in items]
+        what = "behaviour" if key == "behaviours" else "failure mode"
+        for name in rules:
+            if name not in known:
+                yield top.at("gate", "quality", key, name).problem(
+                    f"no {what} named {name!r} in the spec",
+                    did_you_mean(name, known) or f"define it under spec.{key}",
+                )
 
 
 def _links(
