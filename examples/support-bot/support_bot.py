@@ -138,10 +138,12 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
             max_sentences = int(params.get("max_sentences", 0))
             if max_sentences:
                 text = " ".join(re.split(r"(?<=[.!?])\s+", text)[:max_sentences])
-            if "reassure the customer" in system and article["id"].startswith("refund"):
-                # Like a real model, it takes "reassure" too far unless told where to stop.
-                if "never promise a refund" not in system or article["id"] == "refund-window":
-                    text = "Good news: you will get a full refund. " + text
+            # Like a real model, it takes "reassure" too far unless told where to stop.
+            reassure = "reassure the customer" in system and article["id"].startswith("refund")
+            if reassure and (
+                "never promise a refund" not in system or article["id"] == "refund-window"
+            ):
+                text = "Good news: you will get a full refund. " + text
             if "cite the article" in system:
                 text += f" [source: {article['id']}]"
     if "greet the customer" in system and not text.startswith("{"):
