@@ -136,6 +136,7 @@ def test_action_outputs() -> None:
         "summary",
         "results-path",
         "report-path",
+        "html-path",
         "comment-url",
     }
 

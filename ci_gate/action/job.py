@@ -23,6 +23,7 @@ from ci_gate.action.head_results import collect, provider_env, run_here
 from ci_gate.action.inputs import ActionInputs
 from ci_gate.action.plan import Plan
 from ci_gate.atomic import write_text_atomic
+from ci_gate.baseline.index import IndexEntry
 from ci_gate.baseline.store import BaselineError, BaselineStore, suite_slug
 from ci_gate.commands.compare import choose_policy
 from ci_gate.compare.compare import compare
@@ -33,6 +34,7 @@ from ci_gate.providers.key_hosts import check_key_hosts
 from ci_gate.publish.actions_env import annotation_commands
 from ci_gate.publish.sticky import COMMENT_LIMIT
 from ci_gate.publish.trend import TrendPoint, trend_charts
+from ci_gate.report.html import write_html
 from ci_gate.report.json_report import render_json
 from ci_gate.report.junit import render_junit
 from ci_gate.report.markdown import render_markdown
@@ -48,6 +50,8 @@ from ci_gate.suite.model import Suite
 # Room left in a comment for the lines and charts added after the report itself.
 _EXTRAS_RESERVE = 4_000
 TREND_POINTS = 20
+# The artifact name the example workflows upload output-dir under.
+HTML_ARTIFACT = "ci-gate-report"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class SuiteOutcome:
     markdown: str  # the full report, safe markdown
     results_path: str | None = None  # relative to the workspace
     report_path: str | None = None
+    html_path: str | None = None  # the HTML report viewer, when runs were compared
     annotations: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()  # plain text, for the job log
     exit_code: int | None = None  # set when the suite could not be handled at all
@@ -84,12 +89,18 @@ def _rel(ctx: GitHubContext, path: Path) -> str:
         return str(path)
 
 
-def _trend(store: BaselineStore, slug: str) -> str:
+def _history(store: BaselineStore, slug: str) -> list[IndexEntry] | None:
+    """Recent baselines, oldest first; None when the store cannot list them."""
     try:
-        entries = list(reversed(store.history(slug, TREND_POINTS)))
+        return list(reversed(store.history(slug, TREND_POINTS)))
     except BaselineError:
         # The chart only decorates a verdict already made (and a baseline already stored): a
         # store that cannot list its history right now (GitHub down) must not cost either.
+        return None
+
+
+def _trend(entries: list[IndexEntry] | None) -> str:
+    if not entries:
         return ""
     points: list[TrendPoint] = [(e.commit, e.pass_rate, e.latency_p95_ms) for e in entries]
     charts = trend_charts(points)
@@ -99,6 +110,18 @@ def _trend(store: BaselineStore, slug: str) -> str:
 def _link(ctx: GitHubContext) -> str:
     url = ctx.run_url()
     return f"<sub>[Workflow run]({url})</sub>" if url and url.startswith("https://") else ""
+
+
+def _html_link(ctx: GitHubContext, html_path: str) -> str:
+    """Where the HTML report is: in the artifact the workflow uploads (see docs/action.md)."""
+    url = ctx.run_url()
+    where = f"[{url}]({url})" if url and url.startswith("https://") else "this workflow run"
+    # The path is ci-gate's own (output-dir and a suite slug), inside a code span.
+    inside = html_path.replace("`", "")
+    return (
+        f"<sub>Full report: download the `{HTML_ARTIFACT}` artifact from {where} and open"
+        f" `{inside}`.</sub>"
+    )
 
 
 class _Job:
@@ -206,7 +229,7 @@ class _Job:
         self, results: Results, verdict: Verdict, headline: str, notes: tuple[str, ...]
     ) -> SuiteOutcome:
         parts = [render_solo(results, verdict=verdict, headline=headline, notes=notes)]
-        parts += [_trend(self.jc.store, self.slug), _link(self.jc.ctx)]
+        parts += [_trend(_history(self.jc.store, self.slug)), _link(self.jc.ctx)]
         markdown = "\n\n".join(p for p in parts if p) + "\n"
         return SuiteOutcome(
             suite_file=self.suite_file,
@@ -234,7 +257,13 @@ class _Job:
         gate = decide(comparison, policy, mode)
         report = render_markdown(comparison, gate, limit=COMMENT_LIMIT - _EXTRAS_RESERVE)
         against = f"Compared with the baseline of {base.description}."
-        parts = [report.rstrip("\n"), against, _trend(jc.store, self.slug), _link(jc.ctx)]
+        history = _history(jc.store, self.slug)
+        html_file = self.out / "report.html"
+        html_path = _rel(jc.ctx, html_file)
+        write_html(
+            html_file, comparison, gate, base.results, head, history=history, secrets=jc.secrets
+        )
+        parts = [report.rstrip("\n"), against, _trend(history), _html_link(jc.ctx, html_path)]
         markdown = "\n\n".join(p for p in parts if p) + "\n"
         path = self.write_reports(
             markdown,
@@ -252,6 +281,7 @@ class _Job:
             markdown=markdown,
             results_path=_rel(jc.ctx, self.results_file),
             report_path=path,
+            html_path=html_path,
             annotations=tuple(annotations),
         )
 

@@ -138,6 +138,7 @@ def write_step_outputs(
         "summary": log_line(mask_secrets(summary, secrets), 1000),
         "results-path": "\n".join(o.results_path for o in outcomes if o.results_path),
         "report-path": "\n".join(o.report_path for o in outcomes if o.report_path),
+        "html-path": "\n".join(o.html_path for o in outcomes if o.html_path),
         "comment-url": "\n".join(urls),
     }
     write_outputs(ctx.output_path, values)

@@ -13,14 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ci_gate.atomic import write_text_atomic
 from ci_gate.commands.output_path import check_output
 from ci_gate.compare.compare import compare
+from ci_gate.compare.model import Comparison
 from ci_gate.errors import ConfigError, UsageError
 from ci_gate.gate.decide import decide
+from ci_gate.gate.model import GateResult
 from ci_gate.gate.policy import MAX_RESAMPLES, VERDICTS, Policy, parse_policy
 from ci_gate.results.model import Results
 from ci_gate.results.store import read_results
@@ -98,7 +101,18 @@ def _preferences(
     return judge_pairs(suite, base, head, env, use_cache=not fresh, seed=seed)
 
 
-def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+@dataclass(frozen=True)
+class Compared:
+    """Two results files, compared and decided: what every report is rendered from."""
+
+    base: Results
+    head: Results
+    comparison: Comparison
+    gate: GateResult
+
+
+def compare_files(args: argparse.Namespace, env: Mapping[str, str]) -> Compared:
+    """Check the options, read both files, compare and decide (shared with ``ci-gate report``)."""
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples must be at least 100, got {args.resamples}")
     if args.resamples is not None and args.resamples > MAX_RESAMPLES:
@@ -106,10 +120,10 @@ def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         raise UsageError(f"--resamples must be at most {MAX_RESAMPLES}, got {args.resamples}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be 0 or more, got {args.seed}")
-    for option in ("markdown", "json", "junit"):
-        check_output(getattr(args, option), f"--{option}")
+    for option in ("markdown", "json", "junit", "html"):
+        check_output(getattr(args, option, None), f"--{option}")
     overrides: dict[str, Any] = dict(_pairs(args.set, "--set"))
-    for verdict, code in _exit_codes(args.exit_code).items():
+    for verdict, code in _exit_codes(getattr(args, "exit_code", None)).items():
         overrides[f"exit_codes.{verdict}"] = code
     base = read_results(args.base)
     head = read_results(args.head)
@@ -127,8 +141,12 @@ def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         confidence=1.0 - alpha,
         preferences=preferences,
     )
-    gate = decide(comparison, policy, args.mode)
+    return Compared(base, head, comparison, decide(comparison, policy, args.mode))
 
+
+def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    done = compare_files(args, env)
+    comparison, gate = done.comparison, done.gate
     if args.markdown or not args.quiet:
         from ci_gate.report.markdown import render_markdown
 
@@ -143,6 +161,10 @@ def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         from ci_gate.report.junit import render_junit
 
         write_text_atomic(args.junit, render_junit(comparison, gate))
+    if args.html:
+        from ci_gate.commands.report import write_html_report
+
+        write_html_report(args.html, done)
     if args.quiet:
         from ci_gate.report.sanitize import log_line
 

@@ -1,0 +1,1 @@
+"""Driving Debian's headless Chromium for the report viewer's browser tests."""
