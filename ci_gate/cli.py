@@ -11,7 +11,9 @@ import sys
 from collections.abc import Sequence
 
 from ci_gate import __version__
+from ci_gate.commands.report_options import add_report_arguments
 from ci_gate.errors import EXIT_INTERNAL, EXIT_USAGE, GateError, UsageError
+from ci_gate.init.options import add_init_arguments
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when the spec leaves a behaviour, failure mode or case uncovered",
     )
 
+    p = sub.add_parser(
+        "init", help="write a first suite, its spec and the workflow files (asks, or from flags)"
+    )
+    add_init_arguments(p)
+
     p = sub.add_parser("schema", help="print a JSON Schema (for editors and tools)")
     p.add_argument(
         "which",
@@ -136,7 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", metavar="FILE", help="also write the markdown report to FILE")
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON to FILE")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML for test reporters to FILE")
+    p.add_argument("--html", metavar="FILE", help="write the HTML report viewer to FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the verdict's headline")
+
+    p = sub.add_parser("report", help="compare two results files and write the reports (HTML)")
+    add_report_arguments(p)
     return parser
 
 
@@ -155,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ci_gate.commands.validate import cmd_validate
 
             return cmd_validate(args)
+        if args.command == "init":
+            from ci_gate.commands.init import cmd_init
+
+            return cmd_init(args)
         if args.command == "schema":
             from ci_gate.commands.schema import cmd_schema
 
@@ -163,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ci_gate.commands.compare import cmd_compare
 
             return cmd_compare(args, os.environ)
+        if args.command == "report":
+            from ci_gate.commands.report import cmd_report
+
+            return cmd_report(args, os.environ)
         if args.command == "calibrate":
             from ci_gate.commands.calibrate import cmd_calibrate
 
