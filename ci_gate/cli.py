@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ci_gate import __version__
-from ci_gate.commands.report_options import add_report_arguments
+from ci_gate.commands.report_options import add_comparison_options, add_report_arguments
 from ci_gate.errors import EXIT_INTERNAL, EXIT_USAGE, GateError, UsageError
 from ci_gate.init.options import add_init_arguments
 
@@ -111,35 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare two results files and gate on the change")
     p.add_argument("base", help="results file of the baseline run")
     p.add_argument("head", help="results file of the run under test")
-    p.add_argument(
-        "--mode", choices=["pr", "release"], default="pr", help="pr (default) or release"
-    )
-    p.add_argument(
-        "--policy",
-        default="base",
-        help="gate policy: base (default: the baseline's gate section), head, or a suite FILE",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override a policy key, e.g. quality.pass_rate.max_drop=1pt (repeatable)",
-    )
+    add_comparison_options(p)
     p.add_argument(
         "--exit-code",
         action="append",
         metavar="VERDICT=N",
         help="exit code for a verdict, e.g. inconclusive=1 (repeatable)",
     )
-    p.add_argument(
-        "--pairwise",
-        metavar="SUITE",
-        help="also ask the SUITE's pairwise judge which output of each case is better"
-        " (gate metric quality.preference)",
-    )
-    p.add_argument("--no-cache", action="store_true", help="with --pairwise: ask the judge afresh")
-    p.add_argument("--seed", type=int, help="bootstrap seed (default: the policy's, else 0)")
-    p.add_argument("--resamples", type=int, help="bootstrap resamples (default: the policy's)")
     p.add_argument("--markdown", metavar="FILE", help="also write the markdown report to FILE")
     p.add_argument("--json", metavar="FILE", help="write the full report as JSON to FILE")
     p.add_argument("--junit", metavar="FILE", help="write JUnit XML for test reporters to FILE")

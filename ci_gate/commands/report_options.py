@@ -1,5 +1,6 @@
-"""The command line of ``ci-gate report``: kept apart from ``report.py`` so that building the
-parser imports nothing heavy (``ci-gate --version`` and ``validate`` must start fast)."""
+"""The command line of ``ci-gate report``, and the comparison options it shares with
+``compare``: kept apart from ``report.py`` so that building the parser imports nothing heavy
+(``ci-gate --version`` and ``validate`` must start fast)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="earlier results files (baselines) for the trend charts, in any order",
     )
+    add_comparison_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+
+
+def add_comparison_options(p: argparse.ArgumentParser) -> None:
+    """How two runs are compared and gated: shared by ``compare`` and ``report``."""
     p.add_argument(
         "--mode", choices=["pr", "release"], default="pr", help="pr (default) or release"
     )
@@ -36,9 +43,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pairwise",
         metavar="SUITE",
-        help="also ask the SUITE's pairwise judge which output of each case is better",
+        help="also ask the SUITE's pairwise judge which output of each case is better"
+        " (gate metric quality.preference)",
     )
     p.add_argument("--no-cache", action="store_true", help="with --pairwise: ask the judge afresh")
     p.add_argument("--seed", type=int, help="bootstrap seed (default: the policy's, else 0)")
     p.add_argument("--resamples", type=int, help="bootstrap resamples (default: the policy's)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
