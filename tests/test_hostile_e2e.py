@@ -28,6 +28,7 @@ from tests.hostile_corpus import (
     one_megabyte,
     one_megabyte_line,
 )
+from tests.test_report_html import inert_page
 
 SUITE = "evals/hostile.yaml"
 SUITE_NAME = "hostile"
@@ -466,4 +467,11 @@ def test_hostile_outputs_names_and_ids_cannot_escape_the_comment_summary_or_log(
     folder = (w.work / result.outputs["report-path"]).parent
     assert json.loads((folder / "report.json").read_text("utf-8"))
     assert ElementTree.parse(folder / "junit.xml").getroot().get("failures") is not None
+    # report.html: the hostile text only inside its escaped JSON block, the rest ci-gate's own.
+    page = (w.work / result.outputs["html-path"]).read_text("utf-8")
+    data = inert_page(page)
+    assert set(CASE_IDS) <= {c["id"] for c in data["cases"]}
+    block = page.index('id="data">')
+    outside = page[:block] + page[page.index("</script>", block) :]
+    assert [p for p in _pieces() if "<" in p and p in outside] == []
     print(f"hostile strings tried: {tried}")

@@ -72,6 +72,27 @@ def csp_of(parsed: _Page) -> str:
     return str(meta["content"])
 
 
+SKELETON_TAGS = [t for t, _ in parse(render_html({"title": "t"})).tags]
+
+
+def inert_page(text: str) -> Any:
+    """The data a report page embeds, once the page is shown to be ci-gate's skeleton around it:
+    only the skeleton's elements; one JSON block without ``<``, ``>``, ``&``, U+2028 or U+2029,
+    then the viewer's script; the CSP allowing exactly the inlined script and style; and the
+    page byte for byte what ci-gate writes for that data, so that no text of the data is outside
+    the block but the title, escaped."""
+    parsed = parse(text)
+    assert [t for t, _ in parsed.tags] == SKELETON_TAGS
+    scripts = [(a, body) for t, a, body in parsed.blocks if t == "script"]
+    assert [a.get("type") for a, _ in scripts] == ["application/json", None]
+    block = scripts[0][1]
+    assert not set("<>&\u2028\u2029") & set(block)
+    assert csp_of(parsed) == content_security_policy(*assets())
+    data = json.loads(block)
+    assert text == render_html(data)
+    return data
+
+
 def sha(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -108,13 +129,11 @@ def test_the_page_has_exactly_one_data_block_and_one_script_whatever_the_data(
     page: tuple[str, dict[str, Any]],
 ) -> None:
     text, data = page
-    parsed = parse(text)
-    scripts = [(a, body) for t, a, body in parsed.blocks if t == "script"]
-    assert [a.get("type") for a, _ in scripts] == ["application/json", None]
-    assert json.loads(scripts[0][1]) == json.loads(json.dumps(data))
+    assert inert_page(text) == json.loads(json.dumps(data))
     # The hostile output is in the page only inside the data, escaped.
-    assert "window.__pwned" in scripts[0][1] and "<img" not in text
-    assert [t for t, _ in parsed.tags].count("img") == 0
+    assert "window.__pwned" in text and "<img" not in text
+    with pytest.raises(AssertionError):  # the check sees a page that lets markup out
+        inert_page(text.replace("\\u003cimg", "<img", 1))
 
 
 def test_the_csp_allows_exactly_the_inlined_script_and_style_and_no_network(

@@ -41,6 +41,13 @@ def test_a_compared_pull_request_gets_the_html_report_and_a_link_to_it(world: Wo
     assert isinstance(report, dict) and report["verdict"] == "fail"
     trend = data["trend"]
     assert isinstance(trend, dict) and [p["current"] for p in trend["points"]] == [False, True]
+    # The example's spec: the behaviour whose cases regressed, and every case's links to it.
+    (impact,) = report["comparison"]["spec_impact"]
+    assert impact["item"]["name"] == "answers-from-help-center" and impact["regressed"]
+    cases = data["cases"]
+    assert isinstance(cases, list)
+    linked = {c["id"] for c in cases if "answers-from-help-center" in c.get("bh", [])}
+    assert set(impact["regressed"]) <= linked
 
     run_url = f"https://github.com/{w.repo}/actions/runs/{env['GITHUB_RUN_ID']}"
     line = (
