@@ -55,6 +55,10 @@ def test_a_promptfoo_config_becomes_a_suite_with_workflows(
     assert "ok: " in out and "8 cases" in out
     assert "0 item(s) not converted" in out
     assert "note: judged assertions (llm-rubric) only advise" in out
+    # promptfoo has no spec: the suite gets one to fill in, and validate points at the gaps.
+    assert suite.spec is not None and suite.spec.optimise_for == "quality.pass_rate"
+    assert "#   - name: invents-refund-policy" in text
+    assert "cases 0/8 linked" in out
     # The judge is an openai target: its key and host are the workflows'.
     for name in ("ci-gate-pr.yml", "ci-gate-baseline.yml"):
         workflow = load_yaml(repo / ".github" / "workflows" / name)

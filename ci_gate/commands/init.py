@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import posixpath
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from ci_gate.errors import GateError, InternalError, UsageError
 from ci_gate.init.answers import Answers, InvalidAnswer, check_suite_name, slug
 from ci_gate.init.flags import FlagAnswers, answers_from_flags, read_flags
-from ci_gate.init.scaffold import Layout, suite_text
+from ci_gate.init.scaffold import Layout, spec_text, suite_text
 from ci_gate.init.workflows import (
     BASELINE_WORKFLOW,
     PR_WORKFLOW,
@@ -229,6 +230,9 @@ def _from_promptfoo(config: Path, root: Path, layout: Layout) -> _Suite:
         if name == "suite.yaml":
             if "yaml-language-server:" not in text.split("\n", 1)[0]:
                 text = f"# yaml-language-server: $schema={layout.schema}\n{text}"
+            if not re.search(r"^spec:", text, re.MULTILINE):
+                # promptfoo has no spec: start one, for the team to fill in.
+                text = f"{text.rstrip()}\n\n{spec_text(None, (), ())}"
             files[layout.suite] = text
         else:
             files[posixpath.join(folder, name)] = text

@@ -22,6 +22,7 @@ from ci_gate.init.answers import (
     slug,
 )
 from ci_gate.init.yaml_text import flow, names, quoted, scalar
+from ci_gate.suite.model import Behaviour, FailureMode
 
 VAR = "input"  # the one var every scaffolded case has: what the user sends
 PROMPT_ID = "main"
@@ -79,22 +80,29 @@ def _head(answers: Answers, layout: Layout) -> str:
 
 
 def _spec(answers: Answers) -> str:
+    return spec_text(answers.goal, answers.behaviours, answers.failure_modes)
+
+
+def spec_text(
+    goal: str | None, behaviours: Sequence[Behaviour], failure_modes: Sequence[FailureMode]
+) -> str:
+    """The ``spec:`` section: what was given, and commented examples where nothing was."""
     lines = [
         "# What good looks like, in your words. Cases link to behaviours and failure modes by",
         "# name, and `ci-gate validate` reports what no case tests yet.",
         "spec:",
     ]
-    if answers.goal:
-        lines.append(f"  goal: {quoted(answers.goal)}")
+    if goal:
+        lines.append(f"  goal: {quoted(goal)}")
     else:
         lines += [
             "  # What the product is for, in a sentence or two:",
             "  # goal: Answer customers from the help center, politely and correctly.",
         ]
     lines.append("  optimise_for: quality.pass_rate   # or quality.score, quality.preference")
-    if answers.behaviours:
+    if behaviours:
         lines.append("  behaviours:   # what a good answer does")
-        for b in answers.behaviours:
+        for b in behaviours:
             lines += [
                 f"    - name: {scalar(b.name)}",
                 f"      description: {quoted(b.description)}",
@@ -106,9 +114,9 @@ def _spec(answers: Answers) -> str:
             "  #   - name: cites-the-article",
             "  #     description: Every answer names the help-center article it used.",
         ]
-    if answers.failure_modes:
+    if failure_modes:
         lines.append("  failure_modes:   # what you fear it will do")
-        for f in answers.failure_modes:
+        for f in failure_modes:
             lines += [
                 f"    - name: {scalar(f.name)}",
                 f"      description: {quoted(f.description)}",
