@@ -83,8 +83,8 @@ def test_a_lone_surrogate_from_a_scorer_message_is_kept_as_an_escape(tmp_path: P
     # A baseline is the same bytes, and a journal line the same record.
     assert encode_results(odd) == raw
     assert decode_results(raw, "baseline").records[0].assertions[0].message == "odd \udc00 message"
-    journal = Journal(tmp_path / "r.json.journal", "sha256:x", "app", [odd.records[0]])
-    journal.append(odd.records[0])
+    journal = Journal(tmp_path / "r.json.journal", "sha256:x", "app", 2, {0: odd.records[0]})
+    journal.append(1, odd.records[0])
     journal.close()
     assert all(line.isascii() for line in (tmp_path / "r.json.journal").read_text().splitlines())
     assert read_results(path).records[0].assertions[0].message == "odd \udc00 message"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ci_gate.compare.cases import case_changes, errored_changes
 from ci_gate.compare.consistency import consistency_metric
@@ -32,8 +33,10 @@ from ci_gate.compare.quality import (
     tag_metrics,
 )
 from ci_gate.compare.spec_impact import spec_impact
-from ci_gate.judge.pairwise import Preferences
 from ci_gate.results.model import Results
+
+if TYPE_CHECKING:  # judging loads the HTTP stack; comparing files must not wait for it
+    from ci_gate.judge.pairwise import Preferences
 
 
 @contextmanager

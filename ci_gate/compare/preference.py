@@ -12,11 +12,14 @@ with Wilson intervals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ci_gate.compare.model import MetricDelta
-from ci_gate.judge.pairwise import Preferences
 from ci_gate.stats import mcnemar_exact, mcnemar_exact_worse, paired_delta
 from ci_gate.stats.proportion import wilson_interval
+
+if TYPE_CHECKING:  # judging loads the HTTP stack; comparing files must not wait for it
+    from ci_gate.judge.pairwise import Preferences
 
 KEY = "quality.preference"
 LABEL = "pairwise preference for head"

@@ -1,7 +1,9 @@
 """Results from JSON-decoded dicts, checked key by key so a bad file is named precisely.
 
 Decoding does by hand what ``schema.json`` describes (validating every record of a 50,000-case
-file with a generic validator would cost seconds); the tests check that both agree.
+file with a generic validator would cost seconds); the tests check that both agree. Files of the
+shape ci-gate writes take the quick path first (``results_from_bytes``, ``fast_read``), which
+leaves the precise checks here only the small run section and whatever it refuses.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from ci_gate.errors import ResultsFileError
 from ci_gate.results.encode import record_to_dict, results_to_dict
+from ci_gate.results.fast_read import read_fast
 from ci_gate.results.model import (
     RESULTS_FORMAT,
     RESULTS_SCHEMA_VERSION,
@@ -133,16 +137,7 @@ def _kind(value: Any) -> str:
 def results_from_dict(data: Any, source: str) -> Results:
     rd = _Reader(source)
     top = rd.obj(data, "(top level)")
-    fmt = top.get("format")
-    if fmt != RESULTS_FORMAT:
-        raise rd.fail("format", f"expected {RESULTS_FORMAT!r}, got {fmt!r}")
-    version = top.get("schema_version")
-    if version != RESULTS_SCHEMA_VERSION:
-        raise ResultsFileError(
-            f"{source}: schema_version: this file has version {version!r}; this ci-gate reads "
-            f"version {RESULTS_SCHEMA_VERSION} (rerun the suite with this ci-gate version, or use "
-            "the ci-gate version that wrote it)"
-        )
+    _check_format(rd, top.get("format"), top.get("schema_version"))
     run = _run(rd, rd.obj(rd.get(top, "run", ""), "run"))
     cases_raw = rd.obj(rd.get(top, "cases", "", dict), "cases")
     cases = {cid: _case(rd, cid, rd.obj(c, f"cases.{cid}")) for cid, c in cases_raw.items()}
@@ -150,6 +145,32 @@ def results_from_dict(data: Any, source: str) -> Results:
     records = tuple(_record(rd, i, r) for i, r in enumerate(records_raw))
     _check_consistent(rd, run, cases, records)
     return Results(run=run, cases=cases, records=records)
+
+
+def results_from_bytes(raw: bytes, source: str) -> Results | None:
+    """The quick path (``fast_read``): the results, or None when the file is not of the shape
+    ci-gate writes and ``results_from_dict`` must read it. It raises only what that would."""
+    fast = read_fast(raw)
+    if fast is None:
+        return None
+    rd = _Reader(source)
+    # The precise reader's order: the top level, the run, then the cases and records (already
+    # read), then whether they agree.
+    _check_format(rd, fast.format, fast.schema_version)
+    run = _run(rd, rd.obj(fast.run, "run"))
+    _check_consistent(rd, run, fast.cases, fast.records)
+    return Results(run=run, cases=fast.cases, records=fast.records)
+
+
+def _check_format(rd: _Reader, fmt: Any, version: Any) -> None:
+    if fmt != RESULTS_FORMAT:
+        raise rd.fail("format", f"expected {RESULTS_FORMAT!r}, got {fmt!r}")
+    if version != RESULTS_SCHEMA_VERSION:
+        raise ResultsFileError(
+            f"{rd.source}: schema_version: this file has version {version!r}; this ci-gate "
+            f"reads version {RESULTS_SCHEMA_VERSION} (rerun the suite with this ci-gate version, "
+            "or use the ci-gate version that wrote it)"
+        )
 
 
 def _check_consistent(
@@ -164,6 +185,10 @@ def _check_consistent(
                 f"cases.{cid}.fingerprint",
                 "does not match run.fingerprint.cases (the file was edited by hand)",
             )
+    ids = [r.case_id for r in records]
+    pairs = set(zip(ids, map(_sample, records), strict=True))
+    if len(pairs) == len(ids) and all(map(cases.__contains__, ids)):
+        return  # every record's case is known and none is given twice: the usual file
     seen: dict[tuple[str, int], int] = {}
     for i, record in enumerate(records):
         if record.case_id not in cases:
@@ -173,6 +198,9 @@ def _check_consistent(
             raise rd.fail(
                 f"records[{i}]", f"same case and sample as records[{first}] (a record given twice)"
             )
+
+
+_sample = attrgetter("sample")
 
 
 def record_from_dict(raw: Any, source: str, index: int = 0) -> Record:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ci_gate.results.model import (
@@ -196,15 +196,30 @@ def results_json(results: Results, *, ascii_only: bool = False) -> Iterator[str]
     """The results file's text, ``json.dumps(results_to_dict(...))`` compact, a record at a time:
     a 50,000-case run is never held as one dict and one string on top of its records. Each piece
     is ``compact_json``, so the text always encodes as UTF-8."""
+    records = (compact_json(record_to_dict(r), ascii_only=ascii_only) for r in results.records)
+    return results_json_parts(results.run, results.cases.items(), records, ascii_only=ascii_only)
+
+
+def results_json_parts(
+    run: RunInfo,
+    cases: Iterable[tuple[str, CaseInfo]],
+    records: Iterable[str],
+    *,
+    ascii_only: bool = False,
+) -> Iterator[str]:
+    """``results_json`` from the parts as they come: the cases by id, and each record already as
+    its compact JSON text (a run streams them from its journal, never holding them)."""
 
     def dump(value: Any) -> str:
         return compact_json(value, ascii_only=ascii_only)
 
     head = {"format": RESULTS_FORMAT, "schema_version": RESULTS_SCHEMA_VERSION}
-    yield dump(head)[:-1] + ',"run":' + dump(run_to_dict(results.run)) + ',"cases":{'
-    for n, (cid, case) in enumerate(results.cases.items()):
+    yield dump(head)[:-1] + ',"run":'
+    yield dump(run_to_dict(run))  # with every case's hash: not copied into a longer string
+    yield ',"cases":{'
+    for n, (cid, case) in enumerate(cases):
         yield ("," if n else "") + dump(cid) + ":" + dump(case_to_dict(case))
     yield '},"records":['
-    for n, record in enumerate(results.records):
-        yield ("," if n else "") + dump(record_to_dict(record))
+    for n, text in enumerate(records):
+        yield ("," if n else "") + text
     yield "]}\n"

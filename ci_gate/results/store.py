@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from ci_gate.atomic import write_chunks_atomic
 from ci_gate.bounded_read import read_at_most
 from ci_gate.errors import ResultsFileError
-from ci_gate.results.codec import results_from_dict
+from ci_gate.results.codec import results_from_bytes, results_from_dict
 from ci_gate.results.encode import results_json
 from ci_gate.results.model import Results
 
@@ -37,18 +40,42 @@ def read_results(path: str | os.PathLike[str]) -> Results:
         )
     try:
         raw = read_at_most(p, MAX_RESULTS_BYTES)
-        if raw is None:  # a device or a pipe, whose size said nothing
-            raise ResultsFileError(
-                f"{source}: more than {MAX_RESULTS_BYTES} bytes to read, larger than any results "
-                "file ci-gate writes (a device or a pipe?)"
-            )
+    except OSError as exc:
+        raise ResultsFileError(f"{source}: cannot read: {exc.strerror}") from None
+    if raw is None:  # a device or a pipe, whose size said nothing
+        raise ResultsFileError(
+            f"{source}: more than {MAX_RESULTS_BYTES} bytes to read, larger than any results "
+            "file ci-gate writes (a device or a pipe?)"
+        )
+    # A results file is millions of new objects, none of them in a reference cycle: collecting
+    # while they are made only walks them again and again (it tripled the time of a 52 MB file).
+    with _collection_paused():
+        results = results_from_bytes(raw, source)
+        return results if results is not None else _read_precisely(raw, source)
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            # Results are read to be kept for the rest of the command: moved out of the
+            # collector's generations, the next collections do not walk them all again (0.2 s
+            # of `ci-gate compare` on two 50,000-case files).
+            gc.freeze()
+            gc.enable()
+
+
+def _read_precisely(raw: bytes, source: str) -> Results:
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ResultsFileError(
             f"{source}: not UTF-8 text (bad byte at offset {exc.start}); results files are JSON"
         ) from None
-    except OSError as exc:
-        raise ResultsFileError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
