@@ -14,9 +14,9 @@ from tests.factories import record
 def test_journal_keeps_finished_records_and_skips_a_torn_last_line(tmp_path: Path) -> None:
     path = journal_path(tmp_path / "results.json")
     assert path.name == "results.json.journal"
-    j = Journal(path, "sha256:suite", "app")
-    j.append(record("a", 0))
-    j.append(record("b", 0, passed=False))
+    j = Journal(path, "sha256:suite", "app", items=2)
+    j.append(0, record("a", 0))
+    j.append(1, record("b", 0, passed=False))
     j.close()
     with path.open("a", encoding="utf-8") as f:
         f.write('{"case_id": "c", "sam')  # a kill -9 in the middle of a write
@@ -27,8 +27,8 @@ def test_journal_keeps_finished_records_and_skips_a_torn_last_line(tmp_path: Pat
 
 def test_journal_of_another_suite_or_target_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "r.json.journal"
-    j = Journal(path, "sha256:one", "app")
-    j.append(record("a", 0))
+    j = Journal(path, "sha256:one", "app", items=1)
+    j.append(0, record("a", 0))
     j.close()
     assert load_journal(path, "sha256:two", "app") == {}
     assert load_journal(path, "sha256:one", "other") == {}

@@ -11,9 +11,8 @@ from pathlib import Path
 from ci_gate.commands.output_path import check_output
 from ci_gate.errors import EXIT_FAIL, UsageError
 from ci_gate.providers.http_client import tls_context_soon
-from ci_gate.results.model import Results
 from ci_gate.results.store import read_results
-from ci_gate.run.runner import RunOptions, run_suite
+from ci_gate.run.runner import RunOptions, RunSummary, run_to_file
 from ci_gate.run.shard import parse_shard
 from ci_gate.suite.load import load_suite
 
@@ -50,11 +49,11 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
         reuse_from=read_results(args.reuse) if args.reuse else None,
         shard=shard,
     )
-    results = asyncio.run(run_suite(suite, options, env))
-    print(summary_line(results, args.output))
-    if results.run.status != "complete":
+    summary = asyncio.run(run_to_file(suite, options, env))
+    print(summary_line(summary, args.output))
+    if summary.run.status != "complete":
         print(
-            f"ci-gate: the run stopped early: {results.run.stop_reason}; the results file accounts "
+            f"ci-gate: the run stopped early: {summary.run.stop_reason}; the results file accounts "
             "for every case; run the same command again to finish the rest",
             file=sys.stderr,
         )
@@ -62,12 +61,10 @@ def cmd_run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return 0
 
 
-def summary_line(results: Results, output: str) -> str:
-    run = results.run
+def summary_line(summary: RunSummary, output: str) -> str:
+    run = summary.run
     t = run.totals
-    latencies = sorted(
-        r.latency_ms for r in results.records if r.latency_ms is not None and not r.cached
-    )
+    latencies = sorted(summary.latencies_ms)
     p50 = "n/a"
     if latencies:
         mid = latencies[len(latencies) // 2]
@@ -81,18 +78,18 @@ def summary_line(results: Results, output: str) -> str:
         + (f", {t.reused} reused from the baseline" if t.reused else "")
         + f"; p50 latency {p50}; cost ${t.cost_usd:.4f} "
         f"(spent ${t.cost_usd_spent:.4f})"
-        + _graders_part(results)
+        + _graders_part(summary)
         + f"; {run.duration_s:.1f} s -> {output}"
     )
 
 
-def _graders_part(results: Results) -> str:
+def _graders_part(summary: RunSummary) -> str:
     """Judges and embedders, apart from the target: their calls are not the product's cost."""
-    t = results.run.totals
-    if not t.judge_calls and not any(r.judge is not None for r in results.records):
+    t = summary.run.totals
+    if not t.judge_calls and not summary.judged:
         return ""
-    cached = sum(r.judge.cached for r in results.records if r.judge is not None)
-    advisory = sum(1 for j in results.run.judges if j.advisory is not None)
+    cached = summary.judge_cached
+    advisory = sum(1 for j in summary.run.judges if j.advisory is not None)
     return (
         f"; judges and embedders: {t.judge_calls} calls"
         + (f" ({cached} cached)" if cached else "")

@@ -11,7 +11,8 @@ import signal
 import ssl
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,23 +20,25 @@ from pathlib import Path
 from typing import TextIO
 
 from ci_gate import __version__
+from ci_gate.atomic import write_chunks_atomic
 from ci_gate.gitinfo import git_info
-from ci_gate.providers.base import ProviderRequest
+from ci_gate.providers.base import Provider
 from ci_gate.providers.http_client import make_client
 from ci_gate.providers.registry import build_provider
+from ci_gate.results.encode import compact_json, record_to_dict, results_json_parts
 from ci_gate.results.model import CaseInfo, Record, Results, RunInfo, SpecLinks
-from ci_gate.results.store import write_results
+from ci_gate.results.store import read_results
 from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
 from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
 from ci_gate.run.grading import needs_graders, setup_scoring
 from ci_gate.run.journal import Journal, journal_path, load_journal
+from ci_gate.run.plan import Item, Plan
 from ci_gate.run.progress import Progress
 from ci_gate.run.shard import Shard, select
 from ci_gate.run.shard_cost import case_costs
-from ci_gate.run.totals import totals
+from ci_gate.run.totals import Tally
 from ci_gate.suite.fingerprint import fingerprint
 from ci_gate.suite.model import Case, Suite, Target
-from ci_gate.suite.template import render_messages
 
 _WORKER_STAGGER_S = 0.002
 
@@ -58,20 +61,13 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
-class _Item:
-    index: int
-    case: Case
-    request: ProviderRequest
+class RunSummary:
+    """What ``ci-gate run`` says at the end, without the records (they are in the file)."""
 
-
-def _items(suite: Suite, cases: Sequence[Case], target: Target, repeats: int) -> Iterator[_Item]:
-    index = 0
-    for case in cases:
-        messages = render_messages(suite, case)
-        for sample in range(repeats):
-            request = ProviderRequest(case.id, sample, case.vars, messages, target.params)
-            yield _Item(index, case, request)
-            index += 1
+    run: RunInfo
+    latencies_ms: array[float]  # of the records not cached, in no particular order
+    judged: int  # records whose assertions called a judge or an embedder
+    judge_cached: int  # judge and embedder answers taken from the cache
 
 
 def _reusable(baseline: Results, target: Target) -> dict[str, Record]:
@@ -100,11 +96,25 @@ async def run_suite(
     env: Mapping[str, str],
     stream: TextIO | None = None,
 ) -> Results:
-    """Run every case and sample; write the results file atomically and return it.
+    """``run_to_file``, then the results as written (for callers that compare them next)."""
+    await run_to_file(suite, options, env, stream)
+    return read_results(options.output)
+
+
+async def run_to_file(
+    suite: Suite,
+    options: RunOptions,
+    env: Mapping[str, str],
+    stream: TextIO | None = None,
+) -> RunSummary:
+    """Run every case and sample; write the results file atomically and say how it went.
 
     An interrupted or budget-stopped run still writes a results file that accounts for every case
     and sample (the ones not made carry an error of kind ``interrupted`` or ``budget``), and keeps
     its journal so that running the same command again makes only the calls still missing.
+
+    Each record goes to the journal and the tally as it finishes, and the results file is
+    streamed from the journal: memory does not grow with the number of records.
     """
     stream = stream or sys.stderr  # looked up per call: test harnesses swap sys.stderr
     target = suite.target(options.target_id)
@@ -119,6 +129,7 @@ async def run_suite(
         if options.shard is not None
         else list(suite.cases)
     )
+    plan = Plan(suite, cases, target, repeats)
 
     client = make_client(concurrency, options.tls)
     cache = None
@@ -128,14 +139,12 @@ async def run_suite(
         # is not (a python app judged by a model API).
         if options.use_cache and (target.cache or needs_graders(suite, cases)):
             cache = ResponseCache(options.cache_dir or default_cache_dir(env))
-        items = list(_items(suite, cases, target, repeats))
         jpath = journal_path(options.output)
-        finished = load_journal(jpath, fp.suite, target.id) if options.resume else {}
-        records: list[Record | None] = [None] * len(items)
-        for item in items:
-            earlier = finished.get((item.case.id, item.request.sample))
-            if earlier is not None and earlier.cache_key == cache_key(provider, item.request):
-                records[item.index] = earlier
+        kept = (
+            _kept(plan, provider, load_journal(jpath, fp.suite, target.id))
+            if options.resume
+            else {}
+        )
         ledger = Ledger(
             max_calls=options.max_calls
             if options.max_calls is not None
@@ -168,11 +177,15 @@ async def run_suite(
         )
         # Opened once the setup can no longer fail (a bad calibration file, a scorer's path), so
         # that such a mistake leaves no journal behind, nor an open file.
-        journal = Journal(jpath, fp.suite, target.id, [r for r in records if r is not None])
-        progress = Progress(len(items), stream, live=_live(stream, env), enabled=options.progress)
+        journal = Journal(jpath, fp.suite, target.id, len(plan), kept)
+        tally = Tally()
+        for record in kept.values():
+            tally.add(record)
+        del kept
+        progress = Progress(len(plan), stream, live=_live(stream, env), enabled=options.progress)
         gc.freeze()  # suite and setup objects live for the whole run: keep them out of GC passes
         try:
-            await _run_items(items, records, executor, journal, progress, concurrency)
+            await _run_items(plan, journal, tally, executor, progress, concurrency)
         finally:
             progress.close()
             await provider.aclose()
@@ -184,60 +197,91 @@ async def run_suite(
             cache.close()
 
     status, reason = "complete", None
-    if ledger.stop is not None:
-        status = "interrupted" if ledger.stop.kind == "interrupted" else "budget_exhausted"
-        reason = ledger.stop.reason
-        stop = ledger.stop
-        for item in items:
-            if records[item.index] is None:
-                key = cache_key(provider, item.request)
-                records[item.index] = not_run_record(item.request, key, stop)
-    done = [r for r in records if r is not None]
-    results = Results(
-        run=RunInfo(
-            suite_name=suite.name,
-            suite_version=suite.version,
-            suite_path=suite.path,
-            target_id=target.id,
-            provider=target.provider,
-            model=target.model,
-            repeats=repeats,
-            fingerprint=fp,
-            git=git_info(_suite_dir(suite), env),
-            ci_gate_version=__version__,
-            started_at=started_at,
-            finished_at=_now(),
-            duration_s=round(time.monotonic() - t0, 3),
-            status=status,
-            stop_reason=reason,
-            totals=totals(done, len(cases), ledger.calls),
-            prices_date=suite.prices.date,
-            gate=dict(suite.gate.raw),
-            shard=options.shard,
-            judges=judges,
-            spec=suite.raw.get("spec") or {},
-        ),
-        cases={c.id: _case_info(c, fp.cases[c.id]) for c in cases},
-        records=tuple(done),
+    stop = ledger.stop
+    if stop is not None:
+        status = "interrupted" if stop.kind == "interrupted" else "budget_exhausted"
+        reason = stop.reason
+        # Counted now, written below: the totals come before the records in the file.
+        for index in range(len(plan)):
+            if not journal.has(index):
+                tally.add(_not_run(plan.item(index), provider, stop))
+    run = RunInfo(
+        suite_name=suite.name,
+        suite_version=suite.version,
+        suite_path=suite.path,
+        target_id=target.id,
+        provider=target.provider,
+        model=target.model,
+        repeats=repeats,
+        fingerprint=fp,
+        git=git_info(_suite_dir(suite), env),
+        ci_gate_version=__version__,
+        started_at=started_at,
+        finished_at=_now(),
+        duration_s=round(time.monotonic() - t0, 3),
+        status=status,
+        stop_reason=reason,
+        totals=tally.totals(len(cases), ledger.calls),
+        prices_date=suite.prices.date,
+        gate=dict(suite.gate.raw),
+        shard=options.shard,
+        judges=judges,
+        spec=suite.raw.get("spec") or {},
     )
-    write_results(results, options.output)
+    infos = ((c.id, _case_info(c, fp.cases[c.id])) for c in cases)
+    try:
+        texts = _record_texts(plan, journal, provider, stop)
+        write_chunks_atomic(options.output, results_json_parts(run, infos, texts))
+    except BaseException:
+        journal.close()  # the records are still there: the same command resumes from them
+        raise
     if status == "complete":
         journal.remove()
     else:
         journal.close()
-    return results
+    return RunSummary(run, tally.latencies_ms, tally.judged, tally.judge_cached)
+
+
+def _kept(
+    plan: Plan, provider: Provider, finished: Mapping[tuple[str, int], Record]
+) -> dict[int, Record]:
+    """The earlier journal's records this run keeps, by item: those whose request is the same."""
+    kept: dict[int, Record] = {}
+    if finished:
+        for item in plan:
+            earlier = finished.get((item.case.id, item.request.sample))
+            if earlier is not None and earlier.cache_key == cache_key(provider, item.request):
+                kept[item.index] = earlier
+    return kept
+
+
+def _not_run(item: Item, provider: Provider, stop: StopRun) -> Record:
+    return not_run_record(item.request, cache_key(provider, item.request), stop)
+
+
+def _record_texts(
+    plan: Plan, journal: Journal, provider: Provider, stop: StopRun | None
+) -> Iterator[str]:
+    """Each item's record as JSON text, in the suite's order: from the journal, or made now
+    for an item a stopped run did not make."""
+    for index in range(len(plan)):
+        text = journal.line(index)
+        if text is not None:
+            yield text
+        elif stop is not None:
+            yield compact_json(record_to_dict(_not_run(plan.item(index), provider, stop)))
 
 
 async def _run_items(
-    items: list[_Item],
-    records: list[Record | None],
-    executor: Executor,
+    plan: Plan,
     journal: Journal,
+    tally: Tally,
+    executor: Executor,
     progress: Progress,
     concurrency: int,
 ) -> None:
     # One shared iterator: each worker takes the next item when it is free.
-    pending = iter([i for i in items if records[i.index] is None])
+    pending = (item for item in plan if not journal.has(item.index))
     ledger = executor.ledger
 
     async def worker(start_delay: float) -> None:
@@ -252,9 +296,9 @@ async def _run_items(
                 record = await executor.run_one(item.case, item.request, key)
             except StopRun:
                 return
-            records[item.index] = record
-            if record.error is None:
-                journal.append(record)
+            # Kept on disk, not in memory; an error is journaled too (a resumed run skips it).
+            journal.append(item.index, record)
+            tally.add(record)
             progress.update(
                 error=record.error is not None,
                 failed=record.passed is False,
