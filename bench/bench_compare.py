@@ -13,10 +13,13 @@ tracing does not slow the timed one), the process's peak resident set size; then
 process (so its memory is its own), the time and peak RSS of ``read_results`` on the written
 base file, and compare()+decide() again on both runs as read from their files: the figure a
 CLI user sees, slower than the in-memory one because a decoded file is millions of separate
-objects.
+objects. Last, ``ci-gate compare BASE HEAD --markdown r.md -q`` end to end, process start to exit,
+``--repeat`` times (each in a fresh process: imports, reading both files, comparing, deciding,
+rendering and writing the report).
 
     python bench/bench_compare.py
     python bench/bench_compare.py --cases 10000 --repeat 1
+    python bench/bench_compare.py --cases 50000 --samples 1 --repeat 3
 """
 
 from __future__ import annotations
@@ -328,6 +331,19 @@ def main() -> None:
         sys.stdout.write(out.stdout)
         if out.returncode:
             sys.exit(f"reading the results files failed:\n{out.stderr}")
+        report = Path(tmp) / "r.md"
+        walls = []
+        for _ in range(args.repeat):
+            argv = [sys.executable, "-m", "ci_gate", "compare", str(base_path), str(head_path)]
+            start = time.perf_counter()
+            done = subprocess.run(
+                [*argv, "--markdown", str(report), "-q"], check=False, capture_output=True
+            )
+            walls.append(time.perf_counter() - start)
+            if done.returncode not in (0, 1) or not report.exists():
+                sys.exit(f"ci-gate compare failed:\n{done.stderr.decode()}")
+        shown = ", ".join(f"{w:.2f}" for w in walls)
+        print(f"compare_cli_end_to_end: {min(walls):.2f} s fastest ({shown}; start to exit)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Each tool runs the same N cases (one prompt, one `contains` check) against the s
 OpenAI-compatible server (`tests/fakes/model_server.py`, in its own process), with its response
 cache off, once with 0 ms and once with 100 ms service time. For each run it prints wall time,
 CPU time (user + system of the tool's process tree), peak RSS, and the ratio to ci-gate; for the
-100 ms run, the ratio to the ideal time (N x 100 ms / concurrency).
+100 ms run, the ratio to the ideal time: ceil(N / concurrency) rounds of 100 ms, since each
+worker makes one call at a time (see bench_run.py).
 
 The peers are installed on first use into --peer-dir (default bench/.peers, ignored by git):
 promptfoo from npm and inspect-ai from PyPI, at the pinned versions below.
@@ -29,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_run import start_server, write_suite  # noqa: E402
+from bench_run import ideal_s, start_server, write_suite  # noqa: E402
 
 PROMPTFOO_VERSION = "0.121.20"
 INSPECT_VERSION = "0.3.285"
@@ -222,7 +223,7 @@ def main() -> int:
         finally:
             server.kill()
             server.wait()
-        ideal = args.cases * service_ms / 1000 / args.concurrency
+        ideal = ideal_s(args.cases, service_ms, args.concurrency)
         print(
             f"\n{args.cases} cases, {service_ms:g} ms service time, concurrency "
             f"{args.concurrency}" + (f", ideal {ideal:.2f} s" if ideal else "")
