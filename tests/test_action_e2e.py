@@ -92,6 +92,11 @@ def test_opened_then_synchronize_keeps_one_comment_updated_and_the_exit_code_fol
     assert "Fail" in bodies[0] and bodies[0].startswith(marker("support-bot"))
     assert any(line.startswith("::error ") for line in result.log.splitlines())
     assert "Fail" in result.summary
+    # Comment and summary speak the example's spec: the terse bot drops help-center facts.
+    for text in (bodies[0], result.summary):
+        spec = text.split("### In the spec's words", 1)[1].split("\n### ", 1)[0]
+        assert "**behaviour 'answers-from-help-center'**: 6 cases newly fail" in spec
+        assert "What changed: the target (model or its parameters)." in spec
 
     # The same failing run with fail-on none: reported, but the step passes.
     result = w.step(w.env("pull_request", synced, second, "refs/pull/2/merge", fail_on="none"))
