@@ -4,9 +4,11 @@ N calls to the fake server (`tests/fakes/model_server.py`, its own process) from
 workers started 2 ms apart, as `ci-gate run` starts them, each worker making one call at a time:
 
 * ``aiohttp``: aiohttp's client directly, the least a Python client can do;
-* ``httpx``: httpx's AsyncClient over httpx-aiohttp's transport, the stack ci-gate sends with;
-* ``ci-gate``: ``request_json`` of ``ci_gate.providers.http_client``, what each model call runs
-  (headers checked, body encoded, a deadline, the answer parsed).
+* ``httpx``: httpx's AsyncClient over httpx-aiohttp's transport, what ci-gate's model calls went
+  through before (and any other httpx client still does);
+* ``ci-gate``: ``request_json`` of ``ci_gate.providers.http_client`` on the client ``make_client``
+  makes, what each model call runs (headers checked, body encoded, a deadline, sent through the
+  client's aiohttp session directly, the answer parsed).
 
 Prints the time of the calls against the ideal (ceil(N / concurrency) rounds of the service
 time) and the mean and median latency each layer measures around its calls.

@@ -2,8 +2,9 @@
 
 httpx's default async transport adds up to ~0.8 s of client-side p99 latency at concurrency 32 on
 a 2-core runner, which would be measured as the model's latency; aiohttp's transport behind the
-httpx API does not. The client binds to the event loop of its first request: create it and use
-it inside one ``asyncio.run``.
+httpx API does not, and ``request_json`` sends through aiohttp directly on the client
+``make_client`` makes (see ``run_client``). The client binds to the event loop of its first
+request: create it and use it inside one ``asyncio.run``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from ci_gate.deadline import within
 from ci_gate.errors import ProviderConfigError
 from ci_gate.providers import http_errors
 from ci_gate.providers.base import ProviderError
+from ci_gate.providers.run_client import RunClient, read_limited
 
-# A response larger than this is not a model answer; refuse it instead of filling memory.
-MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _HEADER_FORBIDDEN = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -45,23 +44,15 @@ def tls_context_soon() -> Future[ssl.SSLContext]:
     return future
 
 
-def make_client(
-    max_connections: int, tls: Future[ssl.SSLContext] | None = None
-) -> httpx.AsyncClient:
+def make_client(max_connections: int, tls: Future[ssl.SSLContext] | None = None) -> RunClient:
     """One client for a whole run, with room for ``max_connections`` concurrent requests.
 
     No client-level timeout: each provider passes its target's ``timeout_s`` per request.
     Redirects are not followed (a redirected API call is a configuration problem to report).
     Certificates are always verified.
     """
-    size = max(1, max_connections)
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     context = tls.result() if tls is not None else httpx.create_ssl_context()
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(verify=context, limits=limits),
-        timeout=None,
-        follow_redirects=False,
-    )
+    return RunClient(max_connections, context)
 
 
 @dataclass(frozen=True)
@@ -107,9 +98,11 @@ async def request_json(
     all_headers = merge_headers(defaults, headers)
     started = time.perf_counter()
     try:
-        status, resp_headers, raw = await within(
-            _exchange(client, method, url, all_headers, content, timeout_s), timeout_s
-        )
+        if isinstance(client, RunClient):
+            exchange = client.exchange(method, url, all_headers, content, timeout_s)
+        else:  # any other httpx client, such as a test's over httpx.MockTransport
+            exchange = _exchange(client, method, url, all_headers, content, timeout_s)
+        status, resp_headers, raw = await within(exchange, timeout_s)
     except ProviderError:
         raise
     except Exception as exc:
@@ -120,8 +113,7 @@ async def request_json(
     latency_ms = (time.perf_counter() - started) * 1000.0
     if not 200 <= status < 300:
         raise http_errors.error_for_status(status, resp_headers, raw, secrets=secrets)
-    where = http_errors.safe_url(url)
-    data = http_errors.parse_json(raw, where=where, secrets=secrets)
+    data = http_errors.parse_json(raw, url=url, secrets=secrets)
     return JsonReply(status, resp_headers, data, latency_ms)
 
 
@@ -157,21 +149,10 @@ async def _exchange(
     )
     response = await client.send(request, stream=True)
     try:
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise ProviderError(
-                    "bad_response",
-                    f"response from {http_errors.safe_url(url)} is larger than "
-                    f"{MAX_RESPONSE_BYTES // (1024 * 1024)} MiB",
-                    status=response.status_code,
-                )
-            chunks.append(chunk)
+        raw = await read_limited(response.aiter_bytes(), url, response.status_code)
     finally:
         await response.aclose()
-    return response.status_code, dict(response.headers), b"".join(chunks)
+    return response.status_code, dict(response.headers), raw
 
 
 def require_env(env: Mapping[str, str], name: str, *, target_id: str, hint: str) -> str:

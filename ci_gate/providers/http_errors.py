@@ -147,13 +147,17 @@ def error_for_exception(
 
     The aiohttp transport maps most aiohttp errors to ``httpx.ConnectTimeout`` (refused and
     reset connections included) and lets protocol errors through unmapped, so the original
-    aiohttp exception (``__cause__``) decides first.
+    aiohttp exception (``__cause__``) decides first; ``request_json``'s direct path raises it
+    as it is.
     """
     where = safe_url(url)
     cause = exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
     if isinstance(exc, asyncio.TimeoutError) or isinstance(cause, asyncio.TimeoutError):
         return timeout_error(timeout_s)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+    # The same faults raised by aiohttp itself, on the direct path that skips httpx.
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL) or isinstance(
+        cause, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError
+    ):
         return ProviderError(
             "config", f"invalid URL {where} ({excerpt(str(exc), secrets)}); check the target's url"
         )
@@ -183,8 +187,9 @@ def bad_json(body: bytes, *, where: str, secrets: Iterable[str] = ()) -> Provide
     )
 
 
-def parse_json(body: bytes, *, where: str, secrets: Iterable[str] = ()) -> Any:
+def parse_json(body: bytes, *, url: str, secrets: Iterable[str] = ()) -> Any:
     try:
         return json.loads(body)
     except (ValueError, RecursionError):
-        raise bad_json(body, where=where, secrets=secrets) from None
+        # The URL is made safe to show only here: parsing it again costs more than the JSON.
+        raise bad_json(body, where=safe_url(url), secrets=secrets) from None

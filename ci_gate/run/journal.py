@@ -74,7 +74,8 @@ class Journal:
 
     ``items`` is how many items the run has; ``kept`` are the records of an earlier journal that
     this run keeps, by item index: the new journal starts with them and replaces the old one
-    atomically, so a kill while it is being started never loses a finished call.
+    atomically, so a kill while it is being started never loses a finished call. Where there is
+    no journal yet, it is written in place.
     """
 
     def __init__(
@@ -96,11 +97,13 @@ class Journal:
             self._starts[index], self._lengths[index] = position, len(data) - 1
             parts.append(data)
             position += len(data)
-        write_text_atomic(path, b"".join(parts).decode("utf-8"))
         # Read and written through one descriptor, so the lines stay readable even if the file
         # is moved or deleted while the run goes on.
         flags = os.O_RDWR | os.O_APPEND | getattr(os, "O_BINARY", 0)  # no newline translation
-        self._fd: int | None = os.open(path, flags)
+        self._fd: int | None = None if kept else _create(path, flags, parts[0])
+        if self._fd is None:
+            write_text_atomic(path, b"".join(parts).decode("utf-8"))
+            self._fd = os.open(path, flags)
         self._end = position
 
     def has(self, index: int) -> bool:
@@ -141,6 +144,24 @@ class Journal:
         self.close()
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _create(path: Path, flags: int, header: bytes) -> int | None:
+    """A new journal written in place, when there is none to replace: a kill while it is being
+    made leaves no record to lose, and no temporary file behind. None when one exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)  # as the atomic write makes it
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)  # as mkstemp makes it
+    except FileExistsError:
+        return None
+    try:
+        view = memoryview(header)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _line(record: Record) -> bytes:

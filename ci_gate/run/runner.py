@@ -32,6 +32,7 @@ from ci_gate.run.cache import ResponseCache, cache_key, default_cache_dir
 from ci_gate.run.execute import Executor, Ledger, StopRun, not_run_record
 from ci_gate.run.grading import needs_graders, setup_scoring
 from ci_gate.run.journal import Journal, journal_path, load_journal
+from ci_gate.run.opening import Opening, done, in_thread, open_journal_soon
 from ci_gate.run.plan import Item, Plan
 from ci_gate.run.progress import Progress
 from ci_gate.run.shard import Shard, select
@@ -121,9 +122,7 @@ async def run_to_file(
     repeats = options.repeats or suite.repeats
     concurrency = options.concurrency or suite.concurrency
     started_at, t0 = _now(), time.monotonic()
-    # The fingerprint stays the whole suite's: every shard of a run has the same one, and its
-    # per-case hashes keep the suite's case order for `ci-gate merge`.
-    fp = fingerprint(suite, target)
+    git = in_thread(lambda: git_info(_suite_dir(suite), env), "git")
     cases = (
         select(suite.cases, options.shard, case_costs(suite, suite.cases, repeats))
         if options.shard is not None
@@ -140,9 +139,14 @@ async def run_to_file(
         if options.use_cache and (target.cache or needs_graders(suite, cases)):
             cache = ResponseCache(options.cache_dir or default_cache_dir(env))
         jpath = journal_path(options.output)
+        # The fingerprint stays the whole suite's: every shard of a run has the same one, and its
+        # per-case hashes keep the suite's case order for `ci-gate merge`. Only a run that may
+        # resume needs it before its first call.
+        resuming = options.resume and jpath.exists()
+        fp = fingerprint(suite, target) if resuming else None
         kept = (
             _kept(plan, provider, load_journal(jpath, fp.suite, target.id))
-            if options.resume
+            if fp is not None
             else {}
         )
         ledger = Ledger(
@@ -177,20 +181,25 @@ async def run_to_file(
         )
         # Opened once the setup can no longer fail (a bad calibration file, a scorer's path), so
         # that such a mistake leaves no journal behind, nor an open file.
-        journal = Journal(jpath, fp.suite, target.id, len(plan), kept)
+        if fp is not None:
+            opening = Opening(done((fp, Journal(jpath, fp.suite, target.id, len(plan), kept))))
+        else:
+            opening = Opening(open_journal_soon(suite, target, jpath, len(plan)))
         tally = Tally()
         for record in kept.values():
             tally.add(record)
+        skip = frozenset(kept)
         del kept
         progress = Progress(len(plan), stream, live=_live(stream, env), enabled=options.progress)
         gc.freeze()  # suite and setup objects live for the whole run: keep them out of GC passes
         try:
-            await _run_items(plan, journal, tally, executor, progress, concurrency)
+            await _run_items(plan, skip, opening, tally, executor, progress, concurrency)
         finally:
             progress.close()
             await provider.aclose()
             if scoring is not None:
                 await scoring.graders.aclose()
+        fp, journal = await opening.result()
     finally:
         await client.aclose()
         if cache is not None:
@@ -214,7 +223,7 @@ async def run_to_file(
         model=target.model,
         repeats=repeats,
         fingerprint=fp,
-        git=git_info(_suite_dir(suite), env),
+        git=await asyncio.wrap_future(git),
         ci_gate_version=__version__,
         started_at=started_at,
         finished_at=_now(),
@@ -274,19 +283,21 @@ def _record_texts(
 
 async def _run_items(
     plan: Plan,
-    journal: Journal,
+    skip: frozenset[int],
+    opening: Opening,
     tally: Tally,
     executor: Executor,
     progress: Progress,
     concurrency: int,
 ) -> None:
     # One shared iterator: each worker takes the next item when it is free.
-    pending = (item for item in plan if not journal.has(item.index))
+    pending = (item for item in plan if item.index not in skip)
     ledger = executor.ledger
 
     async def worker(start_delay: float) -> None:
         if start_delay:
             await asyncio.sleep(start_delay)
+        journal: Journal | None = None
         for item in pending:
             if ledger.stop is not None:
                 return
@@ -297,6 +308,8 @@ async def _run_items(
             except StopRun:
                 return
             # Kept on disk, not in memory; an error is journaled too (a resumed run skips it).
+            if journal is None:
+                journal = await opening.journal()
             journal.append(item.index, record)
             tally.add(record)
             progress.update(
