@@ -307,3 +307,17 @@ def test_hostile_spec_text_in_a_results_file_is_escaped(compared: dict[str, Path
     assert "<img" not in section and "@admin" not in section
     assert "<b>" not in section
     assert "(high)" not in section  # an unknown severity is dropped, not shown
+
+
+def test_more_flipped_cases_than_groups_is_not_an_internal_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every case in one group: six cases, one unit; three of them flip.
+    cases = CASES.replace("  - id: ", "  - group: all\n    id: ")
+    suite = _suite(tmp_path, cases=cases)
+    base, head = tmp_path / "b.json", tmp_path / "h.json"
+    assert main(["run", str(suite), "--target", "base", "-o", str(base), "-q"]) == 0
+    assert main(["run", str(suite), "--target", "head", "-o", str(head), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(base), str(head), "-q"]) == 0
+    assert capsys.readouterr().out.startswith("ci-gate inconclusive")

@@ -61,7 +61,9 @@ def _power(m: MetricDelta, alpha: float, margin: float | None) -> tuple[float | 
     """Minimum detectable drop with ``m.n`` units, and units needed to detect ``margin``."""
     if m.kind != "rate" or m.n < 1:
         return None, None
-    psi = (m.regressed + m.fixed) / m.n
+    # regressed and fixed count cases, n counts groups when cases share groups: more cases
+    # than groups may flip, and a share of flipped units is at most 1.
+    psi = min(1.0, (m.regressed + m.fixed) / m.n)
     mde = mde_paired_proportion(m.n, psi, alpha)
     needed = None
     if margin is not None and margin > 0:
