@@ -76,8 +76,7 @@ def case_changes(pairing: Pairing, values: CaseValues, outcomes: Outcomes) -> li
     head_out = _first_outputs(pairing, pairing.head_rows, first_col, listed)
     base_pass, head_pass = values.base_pass.tolist(), values.head_pass.tolist()
     score_drop = (values.base_score - values.head_score).tolist()
-    infos = pairing.head.results.cases
-    case_ids = pairing.case_ids
+    infos = pairing.infos
     code_list = codes.tolist()
 
     changes: list[CaseChange] = []
@@ -104,7 +103,7 @@ def case_changes(pairing: Pairing, values: CaseValues, outcomes: Outcomes) -> li
         severity = base_pass[i] - head_pass[i] + _BLOCKING_WEIGHT * blocking
         if math.isfinite(score_drop[i]):
             severity += _SCORE_WEIGHT * score_drop[i]
-        info = infos[case_ids[i]]
+        info = infos[i]
         changes.append(
             CaseChange(
                 case_id=info.id,

@@ -41,6 +41,7 @@ from ci_gate.compare.pairing import Bools, Floats, Groups, Ints, Pairing, RunArr
 from ci_gate.compare.quality import CaseValues, Settings, bootstrapped_metric
 from ci_gate.results.model import Results
 from ci_gate.similarity import string_similarity
+from ci_gate.stats import Clusters
 
 KEY = "quality.consistency"
 LABEL = "consistency across groups"
@@ -128,11 +129,10 @@ def run_consistency(results: Results) -> RunConsistency:
 
 
 def _group_names(pairing: Pairing, codes: Ints) -> dict[int, str]:
-    cases = pairing.head.results.cases
     names: dict[int, str] = {}
     for index, code in enumerate(codes.tolist()):
         if code >= 0 and code not in names:
-            group = cases[pairing.case_ids[index]].group
+            group = pairing.infos[index].group
             assert group is not None  # a code is given only to a case with a group
             names[code] = group
     return names
@@ -166,7 +166,7 @@ def consistency_metric(
     base_verdict, head_verdict = values.base_pass > 0.5, values.head_pass > 0.5
     base = _agreements(base_verdict[named], codes[named], sizes, keep)
     head = _agreements(head_verdict[named], codes[named], sizes, keep)
-    labels: list[int | None] = list(range(keep.size))  # each group is one resampling unit
+    each_group = Clusters(np.arange(keep.size, dtype=np.int64))  # one resampling unit each
     change = head - base
     note = f"{keep.size} group(s) of {MIN_CASES}+ compared cases, each counted once"
     metric = bootstrapped_metric(
@@ -176,7 +176,7 @@ def consistency_metric(
         LABEL,
         base,
         head,
-        labels,
+        each_group,
         notes=(note,),
         regressed=int(np.count_nonzero(change < -_EPSILON)),
         fixed=int(np.count_nonzero(change > _EPSILON)),

@@ -8,20 +8,24 @@ like a quality regression. A case with no sample scored on both sides is listed 
 
 Records become numpy columns in a few passes of C-level ``map`` calls, so that everything
 downstream works on arrays (100,000 cases x 3 samples per run pair in about half a second).
+Cases are matched the same way: one dictionary look-up per case and per record, the rest on
+arrays, since each pass of Python code over 50,000 objects costs several milliseconds.
 A duplicated (case, sample) record in a hand-edited file: the last one counts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from itertools import chain, repeat
-from operator import attrgetter, is_
+from itertools import chain, compress, repeat
+from operator import attrgetter, eq, is_, is_not
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ci_gate.compare.model import Comparability
-from ci_gate.results.model import Record, Results, RunInfo
+from ci_gate.results.model import CaseInfo, Record, Results, RunInfo
+from ci_gate.stats.bootstrap import Clusters, clusters_from_codes
 
 # Error kinds that mean "never sent" rather than "the provider failed": a budget stop or an
 # interruption. A run holding them is incomplete and cannot be compared.
@@ -64,6 +68,7 @@ class Pairing:
 
     comparability: Comparability
     case_ids: tuple[str, ...]
+    infos: tuple[CaseInfo, ...]  # the head run's entry of each compared case
     base: RunArrays
     head: RunArrays
     base_rows: Ints  # (cases, columns): record index into base.records, -1 when absent
@@ -86,7 +91,17 @@ _NUMBERS = attrgetter(
 )
 
 
-def _arrays(results: Results, case_ids: list[str], case_index: dict[str, int]) -> RunArrays:
+def sorted_distinct(values: Ints) -> Ints:
+    """``np.unique(values)`` through a sort: numpy's own goes through a hash table for
+    integers, ten times slower on these arrays."""
+    ordered = np.sort(values)
+    if not ordered.size:
+        return ordered
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
+def _arrays(results: Results, case: Ints) -> RunArrays:
+    """Columns of ``results``' records; ``case``: each record's compared-case index or -1."""
     records = results.records
     n = len(records)
     # None becomes NaN and booleans 0/1; a hand-edited NaN or Infinity is missing as well.
@@ -99,7 +114,6 @@ def _arrays(results: Results, case_ids: list[str], case_index: dict[str, int]) -
     for i in np.flatnonzero(~ok).tolist():
         error = errors[i]
         not_run[i] = error is not None and error.kind in NOT_RUN_KINDS
-    case = np.fromiter(map(case_index.get, case_ids, repeat(-1)), dtype=np.int64, count=n)
     return RunArrays(
         results=results,
         case=case,
@@ -116,12 +130,48 @@ def _arrays(results: Results, case_ids: list[str], case_index: dict[str, int]) -
     )
 
 
-def _case_fingerprints(results: Results, record_case_ids: list[str]) -> dict[str, str | None]:
-    """Every case of a run; a record whose case has no case entry gets no fingerprint."""
-    prints: dict[str, str | None] = {cid: info.fingerprint for cid, info in results.cases.items()}
-    for cid in sorted(set(record_case_ids).difference(prints)):
-        prints[cid] = None
-    return prints
+@dataclass(frozen=True)
+class _Cases:
+    """Every case of a run: its case entries in file order, then, sorted, the case ids that
+    only its records name (those have no fingerprint), and the position of each record's case."""
+
+    ids: list[str]
+    prints: list[str | None]
+    of_record: Ints
+
+    def positions(self) -> dict[str, int]:
+        return dict(zip(self.ids, range(len(self.ids)), strict=True))
+
+
+def _in_case_order(ids: list[str], record_ids: list[str]) -> Ints | None:
+    """Each record's case position when the records are the cases' in order, the same number
+    of them each (as ``ci-gate run`` writes them); None otherwise. Comparing lists of strings
+    is ten times quicker than looking each one up."""
+    if not ids or len(record_ids) % len(ids):
+        return None
+    per_case = len(record_ids) // len(ids)
+    if all(record_ids[j::per_case] == ids for j in range(per_case)):
+        return np.arange(len(record_ids), dtype=np.int64) // per_case
+    return None
+
+
+def _cases(results: Results) -> _Cases:
+    ids = list(results.cases)
+    prints: list[str | None] = list(map(attrgetter("fingerprint"), results.cases.values()))
+    record_ids = list(map(attrgetter("case_id"), results.records))
+    in_order = _in_case_order(ids, record_ids)
+    if in_order is not None:
+        return _Cases(ids, prints, in_order)
+    position = dict(zip(ids, range(len(ids)), strict=True))
+    of_record = np.fromiter(map(position.get, record_ids, repeat(-1)), np.int64, len(record_ids))
+    strays = np.flatnonzero(of_record < 0).tolist()
+    if strays:
+        named = sorted({record_ids[i] for i in strays})
+        position.update(zip(named, range(len(ids), len(ids) + len(named)), strict=True))
+        ids += named
+        prints += [None] * len(named)
+        of_record[strays] = [position[record_ids[i]] for i in strays]
+    return _Cases(ids, prints, of_record)
 
 
 def _changed_prompts(base: RunInfo, head: RunInfo) -> tuple[str, ...]:
@@ -176,26 +226,37 @@ def _why_errored(pairing_rows: tuple[Ints, Ints], arrays: tuple[RunArrays, RunAr
 
 def pair(base: Results, head: Results) -> Pairing:
     """Pair ``base`` and ``head`` by case and sample; see the module docstring for the rules."""
-    base_ids = list(map(attrgetter("case_id"), base.records))
-    head_ids = list(map(attrgetter("case_id"), head.records))
-    base_prints, head_prints = (
-        _case_fingerprints(base, base_ids),
-        _case_fingerprints(head, head_ids),
-    )
-    added = tuple(c for c in head_prints if c not in base_prints)
-    removed = tuple(c for c in base_prints if c not in head_prints)
-    missing = object()
-    candidates = [
-        c for c, f in head_prints.items() if f is not None and base_prints.get(c, missing) == f
-    ]
-    changed = [
-        c for c, f in head_prints.items() if c in base_prints and (f is None or base_prints[c] != f)
-    ]
+    b, h = _cases(base), _cases(head)
+    # Each head case's position among the base cases (-1: none), and whether it has the same
+    # fingerprint there (a position of -1 reads a sentinel that equals nothing).
+    base_prints: Sequence[object]
+    if h.ids == b.ids:  # the same cases in the same order: no look-up needed
+        in_base = np.arange(len(h.ids), dtype=np.int64)
+        base_prints = b.prints
+    else:
+        in_base = np.fromiter(map(b.positions().get, h.ids, repeat(-1)), np.int64, len(h.ids))
+        sentinel = [*b.prints, object()]
+        base_prints = list(map(sentinel.__getitem__, in_base.tolist()))
+    same = np.fromiter(map(eq, h.prints, base_prints), np.bool_, len(h.ids))
+    shared = in_base >= 0
+    printed = np.fromiter(map(is_not, h.prints, repeat(None)), np.bool_, len(h.ids))
+    is_candidate = same & printed  # the sentinel is never equal: implies shared
+    in_head = np.zeros(len(b.ids), dtype=np.bool_)
+    in_head[in_base[shared]] = True
+    added = tuple(compress(h.ids, (~shared).tolist()))
+    removed = tuple(compress(b.ids, (~in_head).tolist()))
+    changed = list(compress(h.ids, (shared & ~is_candidate).tolist()))
+    candidates = list(compress(h.ids, is_candidate.tolist()))
 
-    index = {cid: i for i, cid in enumerate(candidates)}
-    base_arrays, head_arrays = _arrays(base, base_ids, index), _arrays(head, head_ids, index)
+    at = np.flatnonzero(is_candidate)
+    head_index = np.full(len(h.ids), -1, dtype=np.int64)
+    head_index[at] = np.arange(at.size)
+    base_index = np.full(len(b.ids), -1, dtype=np.int64)
+    base_index[in_base[at]] = np.arange(at.size)
+    base_arrays = _arrays(base, base_index[b.of_record])
+    head_arrays = _arrays(head, head_index[h.of_record])
     # Sample numbers become shared columns (numbers need not be 0..repeats-1 in a hand-made file).
-    samples = np.unique(
+    samples = sorted_distinct(
         np.concatenate(
             [base_arrays.col[base_arrays.case >= 0], head_arrays.col[head_arrays.case >= 0]]
         )
@@ -220,13 +281,17 @@ def pair(base: Results, head: Results) -> Pairing:
         mapped = np.where(arrays.case >= 0, new_index[np.maximum(arrays.case, 0)], -1)
         return replace(arrays, case=mapped)
 
-    case_ids = tuple(candidates[i] for i in np.flatnonzero(keep).tolist())
+    kept: list[bool] = np.asarray(keep, dtype=np.bool_).tolist()
+    case_ids = tuple(compress(candidates, kept))
+    # Strays (cases with no entry) have no fingerprint, so every candidate has an entry.
+    infos = tuple(compress(map(list(head.cases.values()).__getitem__, at.tolist()), kept))
     comparability = _comparability(
         base, head, base_arrays, head_arrays, added, removed, tuple(changed), case_ids, errored
     )
     return Pairing(
         comparability=comparability,
         case_ids=case_ids,
+        infos=infos,
         base=reindex(base_arrays),
         head=reindex(head_arrays),
         base_rows=base_rows[keep],
@@ -284,12 +349,22 @@ def _comparability(
 class Groups:
     """The group of each compared case (or of a subset of them), for clustered statistics.
 
-    ``codes`` holds a number per named group and -1 for a case without a group; ``labels`` is
-    the same as the statistics library takes it: None for a case that is a cluster of its own.
+    ``codes`` holds a number per named group and -1 for a case without a group; ``units``
+    numbers the resampling clusters as the statistics library does, once for every metric over
+    these cases.
     """
 
     codes: Ints
-    labels: list[int | None]
+    units: Clusters
+
+    @classmethod
+    def of_codes(cls, codes: Ints) -> Groups:
+        return cls(codes, clusters_from_codes(codes))
+
+    @property
+    def labels(self) -> list[int | None]:
+        """The groups as the statistics library also takes them: None for a case alone."""
+        return [None if c < 0 else c for c in self.codes.tolist()]
 
     def subset(self, index: Ints | None) -> Groups | None:
         """The groups of ``index`` (distinct case indices, ascending); None when no case there
@@ -299,23 +374,21 @@ class Groups:
         codes = self.codes[index]
         if not (codes >= 0).any():
             return None
-        return Groups(codes, [None if c < 0 else c for c in codes.tolist()])
+        return Groups.of_codes(codes)
 
     @property
     def clusters(self) -> int:
-        named = self.codes[self.codes >= 0]
-        return int(np.unique(named).size + (self.codes < 0).sum())
+        """The number of resampling clusters."""
+        return int(self.units.codes.max(initial=-1)) + 1
 
 
 def groups_of(pairing: Pairing) -> Groups | None:
     """Groups of the compared cases; None when none of them has a group."""
-    cases = pairing.head.results.cases
     numbers: dict[str, int] = {}
     codes = [
-        -1 if (name := cases[c].group) is None else numbers.setdefault(name, len(numbers))
-        for c in pairing.case_ids
+        -1 if (name := info.group) is None else numbers.setdefault(name, len(numbers))
+        for info in pairing.infos
     ]
     if not numbers:
         return None
-    array = np.array(codes, dtype=np.int64).reshape(-1)
-    return Groups(array, [None if c < 0 else c for c in codes])
+    return Groups.of_codes(np.array(codes, dtype=np.int64).reshape(-1))

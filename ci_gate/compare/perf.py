@@ -131,7 +131,7 @@ def cost_metrics(pairing: Pairing, groups: Groups | None, settings: Settings) ->
     else:
         index = np.flatnonzero(cases)
         sub = None if groups is None else groups.subset(index)
-        est = settings.estimate(base[cases], head[cases], None if sub is None else sub.labels)
+        est = settings.estimate(base[cases], head[cases], None if sub is None else sub.units)
         n = int(index.size)
         note = f"list price over {n} compared cases, all their paired samples"
         if est.note:

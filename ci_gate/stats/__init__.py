@@ -5,7 +5,7 @@ on the rest of ci-gate. Invalid arguments raise ValueError (the caller's bug, no
 
 * ``mcnemar``: exact McNemar p-values for pass/fail flips.
 * ``bootstrap``: paired (optionally clustered) bootstrap interval on a mean change; sign-flip
-  p-value for score metrics.
+  p-value for score metrics; ``Clusters``, groups numbered once for many such calls.
 * ``quantiles``: latency percentiles with distribution-free intervals; head vs base percentile
   difference and ratio.
 * ``multiple``: Holm and Benjamini-Hochberg adjustments.
@@ -15,7 +15,15 @@ on the rest of ci-gate. Invalid arguments raise ValueError (the caller's bug, no
 
 from __future__ import annotations
 
-from ci_gate.stats.bootstrap import DeltaEstimate, paired_delta, paired_p_value, per_case_means
+from ci_gate.stats.bootstrap import (
+    Clusters,
+    DeltaEstimate,
+    clusters,
+    clusters_from_codes,
+    paired_delta,
+    paired_p_value,
+    per_case_means,
+)
 from ci_gate.stats.mcnemar import mcnemar_exact, mcnemar_exact_worse
 from ci_gate.stats.multiple import benjamini_hochberg, holm
 from ci_gate.stats.noninferiority import (
@@ -35,12 +43,15 @@ from ci_gate.stats.quantiles import (
 
 __all__ = [
     "DEFAULT_DISCORDANCE_RATE",
+    "Clusters",
     "DeltaEstimate",
     "NonInferiorityDecision",
     "QuantileDelta",
     "QuantileInterval",
     "benjamini_hochberg",
     "cases_needed",
+    "clusters",
+    "clusters_from_codes",
     "decide_non_inferiority",
     "holm",
     "mcnemar_exact",

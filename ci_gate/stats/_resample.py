@@ -4,10 +4,13 @@ Both work on resampling units (cases, or clusters of cases) described by the sum
 per-case differences and their number of cases. Both use counts over the distinct unit values
 when there are few of them, which gives exactly the same distribution as drawing units one by
 one, at a cost independent of the number of units. Otherwise they draw units or signs in blocks
-of about a million entries, so memory stays around 10 MB whatever the input size.
+of about a million entries, so memory stays within about 40 MB whatever the input size
+(replicates drawn by index keep two blocks in flight: one is summed while the next is drawn).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +38,29 @@ def cluster_sums(
     return sums, sizes
 
 
+def _distinct_pairs(
+    sums: NDArray[np.float64], sizes: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """The distinct ``(sum, size)`` pairs in ascending order, and how often each occurs.
+
+    What ``np.unique`` of the stacked pairs along axis 0 returns, through integer keys: numpy
+    sorts rows as records there, ten times slower (18 ms for 37,000 groups), and this runs once
+    per grouped metric. Sums come from ``np.bincount``, so never -0.0, and the two ways group
+    equal values alike.
+    """
+    sum_values, size_values = np.unique(sums), np.unique(sizes)
+    at_sum, at_size = np.searchsorted(sum_values, sums), np.searchsorted(size_values, sizes)
+    keys = at_sum * size_values.size + at_size
+    space = sum_values.size * size_values.size
+    if space <= 4 * keys.size:  # counting every possible key is quicker than sorting
+        counts = np.bincount(keys, minlength=space)
+        present = np.flatnonzero(counts)
+        keys, counts = present, counts[present]
+    else:
+        keys, counts = np.unique(keys, return_counts=True)
+    return sum_values[keys // size_values.size], size_values[keys % size_values.size], counts
+
+
 def _use_counts(distinct: int, units: int) -> bool:
     return distinct <= _FEW_VALUES or (distinct <= _MAX_VALUES and distinct * 16 <= units)
 
@@ -53,8 +79,7 @@ def ratio_replicates(
         values, counts = np.unique(sums, return_counts=True)
         size_values = None
     else:
-        pairs, counts = np.unique(np.column_stack([sums, sizes]), axis=0, return_counts=True)
-        values, size_values = pairs[:, 0], pairs[:, 1]
+        values, size_values, counts = _distinct_pairs(sums, sizes)
     fixed_total = units * float(sizes[0])
     out = np.empty(resamples, dtype=np.float64)
 
@@ -70,14 +95,32 @@ def ratio_replicates(
             )
         return out
 
-    rows = max(1, _BLOCK // units)
-    for start in range(0, resamples, rows):
-        k = min(rows, resamples - start)
-        picks = rng.integers(0, units, size=(k, units), dtype=np.int64)
-        totals = np.take(sums, picks).sum(axis=1)
-        out[start : start + k] = totals / (
-            fixed_total if equal_sizes else np.take(sizes, picks).sum(axis=1)
+    # Sums and sizes are gathered in one call (each row still summed on its own, in order).
+    columns = sums[None, :] if equal_sizes else np.stack([sums, sizes])
+
+    def replicate(start: int, picks: NDArray[np.int64]) -> None:
+        totals = np.take(columns, picks, axis=1).sum(axis=2)
+        out[start : start + picks.shape[0]] = totals[0] / (
+            fixed_total if equal_sizes else totals[1]
         )
+
+    rows = max(1, _BLOCK // units)
+    if rows >= resamples:
+        replicate(0, rng.integers(0, units, size=(resamples, units), dtype=np.int64))
+        return out
+    # Drawing the indices takes half the time and must stay in order (one generator), but each
+    # block's sums are independent of the others': a helper thread sums a block while the next
+    # one is drawn. Both release the GIL. The blocks' size does not change the draws.
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        pending: Future[None] | None = None
+        for start in range(0, resamples, rows):
+            k = min(rows, resamples - start)
+            picks = rng.integers(0, units, size=(k, units), dtype=np.int64)
+            if pending is not None:
+                pending.result()
+            pending = helper.submit(replicate, start, picks)
+        if pending is not None:
+            pending.result()
     return out
 
 

@@ -83,28 +83,22 @@ def _as_values(name: str, values: Sequence[float] | NDArray[np.floating]) -> NDA
     return array
 
 
-def _paired_inputs(
-    base: Sequence[float] | NDArray[np.floating],
-    head: Sequence[float] | NDArray[np.floating],
-    groups: Sequence[Hashable | None] | None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64] | None]:
-    base_arr = _as_values("base", base)
-    head_arr = _as_values("head", head)
-    if base_arr.size != head_arr.size:
-        raise ValueError(
-            f"base has {base_arr.size} cases and head has {head_arr.size}; pair them by case first"
-        )
-    if base_arr.size == 0:
-        raise ValueError("no cases to compare")
-    codes = None
-    if groups is not None:
-        if len(groups) != base_arr.size:
-            raise ValueError(f"groups has {len(groups)} entries for {base_arr.size} cases")
-        codes = _cluster_codes(groups)
-    return base_arr, head_arr, codes
+@dataclass(frozen=True)
+class Clusters:
+    """The resampling cluster of each case, numbered 0..G-1 in order of first appearance.
+
+    Made by :func:`clusters` from group names or by :func:`clusters_from_codes` from group
+    numbers; pass it as ``groups`` where the same cases are bootstrapped several times, so that
+    the groups are numbered once rather than on every call.
+    """
+
+    codes: NDArray[np.int64]
 
 
-def _cluster_codes(groups: Sequence[Hashable | None]) -> NDArray[np.int64]:
+Grouping = Sequence[Hashable | None] | Clusters
+
+
+def clusters(groups: Sequence[Hashable | None]) -> Clusters:
     """Number clusters 0..G-1 in order of first appearance; each None is a cluster of its own."""
     index: dict[Hashable, int] = {}
     codes: list[int] = []
@@ -117,7 +111,44 @@ def _cluster_codes(groups: Sequence[Hashable | None]) -> NDArray[np.int64]:
             if group is not None:
                 index[group] = code
         codes.append(code)
-    return np.asarray(codes, dtype=np.int64)
+    return Clusters(np.asarray(codes, dtype=np.int64))
+
+
+def clusters_from_codes(group_codes: NDArray[np.integer]) -> Clusters:
+    """:func:`clusters` of the groups numbered ``group_codes`` (-1: a case without a group),
+    in array operations: the same numbers as ``clusters`` gives for the same groups."""
+    group_codes = np.asarray(group_codes, dtype=np.int64).reshape(-1)
+    n = group_codes.size
+    position = np.arange(n, dtype=np.int64)
+    named = np.flatnonzero(group_codes >= 0)
+    first = np.full(int(group_codes.max(initial=-1)) + 1, n, dtype=np.int64)
+    np.minimum.at(first, group_codes[named], named)  # each group's first position
+    leader = position.copy()  # the first case of each case's cluster
+    leader[named] = first[group_codes[named]]
+    opens = leader == position
+    number = np.cumsum(opens, dtype=np.int64) - 1
+    return Clusters(number[leader])
+
+
+def _paired_inputs(
+    base: Sequence[float] | NDArray[np.floating],
+    head: Sequence[float] | NDArray[np.floating],
+    groups: Grouping | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64] | None]:
+    base_arr = _as_values("base", base)
+    head_arr = _as_values("head", head)
+    if base_arr.size != head_arr.size:
+        raise ValueError(
+            f"base has {base_arr.size} cases and head has {head_arr.size}; pair them by case first"
+        )
+    if base_arr.size == 0:
+        raise ValueError("no cases to compare")
+    codes = None
+    if groups is not None:
+        codes = groups.codes if isinstance(groups, Clusters) else clusters(groups).codes
+        if codes.size != base_arr.size:
+            raise ValueError(f"groups has {codes.size} entries for {base_arr.size} cases")
+    return base_arr, head_arr, codes
 
 
 def _check_settings(resamples: int, confidence: float) -> None:
@@ -130,7 +161,7 @@ def _check_settings(resamples: int, confidence: float) -> None:
 def paired_delta(
     base: Sequence[float] | NDArray[np.floating],
     head: Sequence[float] | NDArray[np.floating],
-    groups: Sequence[Hashable | None] | None = None,
+    groups: Grouping | None = None,
     *,
     resamples: int = 2000,
     seed: int = 0,
@@ -140,7 +171,7 @@ def paired_delta(
 
     ``base[i]`` and ``head[i]`` are the same case's value (e.g. 1.0 pass / 0.0 fail, or a score)
     on the two runs. ``groups[i]`` optionally names the case's cluster; cases with group None are
-    clusters of one.
+    clusters of one. ``groups`` may also be :class:`Clusters`, numbered once for many calls.
 
     Method: seeded percentile bootstrap. Each replicate draws as many units (cases, or clusters)
     as there are, with replacement, and recomputes the mean difference (for clusters: the sum of
@@ -200,7 +231,7 @@ def paired_delta(
 def paired_p_value(
     base: Sequence[float] | NDArray[np.floating],
     head: Sequence[float] | NDArray[np.floating],
-    groups: Sequence[Hashable | None] | None = None,
+    groups: Grouping | None = None,
     *,
     resamples: int = 2000,
     seed: int = 0,
