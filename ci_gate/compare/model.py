@@ -151,6 +151,12 @@ class Comparison:
     preference: PreferenceSummary | None = None  # the pairwise judgement, when asked for
     spec_impact: tuple[SpecImpact, ...] = ()  # changed cases by failure mode and behaviour
 
+    @property
+    def confidence(self) -> float:
+        """The intervals' confidence level (0.95 when the settings do not say)."""
+        value = self.settings.get("confidence", 0.95)
+        return float(value) if isinstance(value, (int, float)) else 0.95
+
     def metric(self, key: str) -> MetricDelta | None:
         for group in (self.quality, self.slices, self.layers, self.latency, self.cost):
             for m in group:

@@ -48,11 +48,6 @@ from ci_gate.stats import (
 _RANK: dict[CheckStatus, int] = {"error": 3, "fail": 2, "inconclusive": 1}
 
 
-def _confidence(comparison: Comparison) -> float:
-    value = comparison.settings.get("confidence", 0.95)
-    return float(value) if isinstance(value, (int, float)) else 0.95
-
-
 def _quality_metrics(comparison: Comparison) -> list[MetricDelta]:
     return [*comparison.quality, *comparison.layers, *comparison.slices]
 
@@ -282,7 +277,7 @@ def _headline(verdict: Verdict, checks: Sequence[Check], comparison: Comparison)
             return f"No blocking check failed{extra}."
         return (
             f"No blocking check failed: pass rate {w.value(m, m.head)} vs {w.value(m, m.base)} "
-            f"on base ({w.change(m, m.delta)}, {w.interval(m, _confidence(comparison))}){extra}."
+            f"on base ({w.change(m, m.delta)}, {w.interval(m, comparison.confidence)}){extra}."
         )
     first = deciding[0]
     text = first.reason.rstrip(".")
@@ -291,7 +286,7 @@ def _headline(verdict: Verdict, checks: Sequence[Check], comparison: Comparison)
         # The full reason is in `reasons`; the headline keeps the change and where it is.
         metric = comparison.metric(first.key)
         if metric is not None and first.threshold and first.threshold.startswith("max drop"):
-            text = _drop_sentence(metric, _confidence(comparison))
+            text = _drop_sentence(metric, comparison.confidence)
         if where:
             text += f"; {where}"
     more = len(deciding) - 1
@@ -302,7 +297,7 @@ def _headline(verdict: Verdict, checks: Sequence[Check], comparison: Comparison)
 
 def decide(comparison: Comparison, policy: Policy, mode: Mode = "pr") -> GateResult:
     """Apply ``policy`` to ``comparison`` in ``mode`` ("pr" or "release")."""
-    confidence = _confidence(comparison)
+    confidence = comparison.confidence
     checks: list[Check] = []
     applied: tuple[str, ...] = ()
     if not comparison.comparability.comparable:

@@ -81,12 +81,10 @@ def _primary(c: Comparison) -> str:
     metric = c.metric(key)
     if metric is None or metric.delta is None:
         return f"The team optimises for {_PRIMARY[key]}; this comparison could not measure it."
-    level = c.settings.get("confidence", 0.95)
-    confidence = float(level) if isinstance(level, (int, float)) else 0.95
     return (
         f"The team optimises for {_PRIMARY[key]}: {w.value(metric, metric.base)} → "
         f"{w.value(metric, metric.head)} ({w.change(metric, metric.delta)}, "
-        f"{w.interval(metric, confidence)})."
+        f"{w.interval(metric, c.confidence)})."
     )
 
 
