@@ -18,7 +18,7 @@ from ci_gate.suite.fingerprint import fingerprint
 from ci_gate.suite.load import load_suite
 from tests.factories import record
 
-# The team's function under test counts the records alive in the process when it answers the
+# The function under test counts the records alive in the process when it answers the
 # last case: a run that kept every record would have about 600 of them by then.
 APP = """
 import gc

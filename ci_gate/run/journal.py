@@ -112,9 +112,7 @@ class Journal:
     def append(self, index: int, record: Record) -> None:
         assert self._fd is not None, "the journal is open for the whole run"
         data = _line(record)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        _write_all(self._fd, data)
         self._starts[index], self._lengths[index] = self._end, len(data) - 1
         self._end += len(data)
 
@@ -155,13 +153,17 @@ def _create(path: Path, flags: int, header: bytes) -> int | None:
     except FileExistsError:
         return None
     try:
-        view = memoryview(header)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, header)
     except BaseException:
         os.close(fd)
         raise
     return fd
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # one write, unless the OS takes a long line in pieces
+        view = view[os.write(fd, view) :]
 
 
 def _line(record: Record) -> bytes:
