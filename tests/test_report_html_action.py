@@ -3,13 +3,13 @@ and points the comment and the job summary at the artifact that holds it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.action_world import World, open_world
+from tests.browser.pages import embedded
 
 
 @pytest.fixture
@@ -17,13 +17,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     with open_world(tmp_path) as w:
         yield w
-
-
-def embedded(path: Path) -> dict[str, object]:
-    text = path.read_text("utf-8")
-    start = text.index('<script type="application/json" id="data">') + 42
-    data: dict[str, object] = json.loads(text[start : text.index("</script>", start)])
-    return data
 
 
 def test_a_compared_pull_request_gets_the_html_report_and_a_link_to_it(world: World) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from ci_gate.cli import main
 from ci_gate.results.store import write_results
-from tests.browser.pages import runs
+from tests.browser.pages import embedded, runs
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +19,6 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     write_results(base, folder / "base.json")
     write_results(head, folder / "head.json")
     return str(folder / "base.json"), str(folder / "head.json")
-
-
-def embedded(path: Path) -> dict[str, object]:
-    text = path.read_text("utf-8")
-    start = text.index('<script type="application/json" id="data">') + 42
-    data: dict[str, object] = json.loads(text[start : text.index("</script>", start)])
-    return data
 
 
 def test_report_exits_0_on_a_failing_gate_and_writes_every_report(

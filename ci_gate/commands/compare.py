@@ -144,23 +144,41 @@ def compare_files(args: argparse.Namespace, env: Mapping[str, str]) -> Compared:
     return Compared(base, head, comparison, decide(comparison, policy, args.mode))
 
 
-def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    done = compare_files(args, env)
-    comparison, gate = done.comparison, done.gate
-    if args.markdown or not args.quiet:
-        from ci_gate.report.markdown import render_markdown
+def write_text_reports(
+    args: argparse.Namespace, done: Compared, markdown: str | None = None
+) -> list[str]:
+    """Write the ``--markdown``, ``--json`` and ``--junit`` files asked for (``markdown`` when
+    already rendered); the paths written, in that order."""
+    written: list[str] = []
+    if args.markdown:
+        if markdown is None:
+            from ci_gate.report.markdown import render_markdown
 
-        markdown = render_markdown(comparison, gate)
-        if args.markdown:
-            write_text_atomic(args.markdown, markdown)
+            markdown = render_markdown(done.comparison, done.gate)
+        write_text_atomic(args.markdown, markdown)
+        written.append(args.markdown)
     if args.json:
         from ci_gate.report.json_report import render_json
 
-        write_text_atomic(args.json, render_json(comparison, gate))
+        write_text_atomic(args.json, render_json(done.comparison, done.gate))
+        written.append(args.json)
     if args.junit:
         from ci_gate.report.junit import render_junit
 
-        write_text_atomic(args.junit, render_junit(comparison, gate))
+        write_text_atomic(args.junit, render_junit(done.comparison, done.gate))
+        written.append(args.junit)
+    return written
+
+
+def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    done = compare_files(args, env)
+    gate = done.gate
+    markdown = None
+    if not args.quiet:
+        from ci_gate.report.markdown import render_markdown
+
+        markdown = render_markdown(done.comparison, gate)
+    write_text_reports(args, done, markdown)
     if args.html:
         from ci_gate.commands.report import write_html_report
 
@@ -170,6 +188,6 @@ def cmd_compare(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
         # The verdict word leads, so a CI log shows it without the exit code.
         print(log_line(f"ci-gate {gate.verdict}: {gate.headline}", max_len=2000))
-    else:
+    elif markdown is not None:
         sys.stdout.write(markdown if markdown.endswith("\n") else markdown + "\n")
     return gate.exit_code

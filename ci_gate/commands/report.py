@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 
-from ci_gate.atomic import write_text_atomic
 from ci_gate.baseline.index import IndexEntry
-from ci_gate.commands.compare import Compared, compare_files
+from ci_gate.commands.compare import Compared, compare_files, write_text_reports
 from ci_gate.commands.output_path import check_output
 from ci_gate.errors import EXIT_PASS, UsageError
 from ci_gate.results.store import read_results
@@ -29,8 +28,8 @@ def history_entries(paths: Sequence[str]) -> list[IndexEntry]:
 def write_html_report(path: str, done: Compared, history: Sequence[IndexEntry] = ()) -> None:
     from ci_gate.report.html import write_html
 
-    c = done
-    write_html(path, c.comparison, c.gate, c.base, c.head, history=list(history) or None)
+    # No history (an empty one) gives the trend's note on how to get one.
+    write_html(path, done.comparison, done.gate, done.base, done.head, history=history)
 
 
 def cmd_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -48,21 +47,7 @@ def cmd_report(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.html:
         write_html_report(args.html, done, history)
         written.append(args.html)
-    if args.markdown:
-        from ci_gate.report.markdown import render_markdown
-
-        write_text_atomic(args.markdown, render_markdown(done.comparison, done.gate))
-        written.append(args.markdown)
-    if args.json:
-        from ci_gate.report.json_report import render_json
-
-        write_text_atomic(args.json, render_json(done.comparison, done.gate))
-        written.append(args.json)
-    if args.junit:
-        from ci_gate.report.junit import render_junit
-
-        write_text_atomic(args.junit, render_junit(done.comparison, done.gate))
-        written.append(args.junit)
+    written += write_text_reports(args, done)
     if not args.quiet:
         from ci_gate.report.sanitize import log_line
 

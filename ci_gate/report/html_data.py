@@ -173,7 +173,7 @@ def _asserts(
         head_fails = hpair is not None and hpair[0] < hpair[1]
         moved = bpair and hpair and bpair[0] * hpair[1] != hpair[0] * bpair[1]
         if head_fails or moved:
-            layers[wellformed(spec["layer"])] = None
+            layers[row["layer"]] = None
     return rows, list(layers)
 
 

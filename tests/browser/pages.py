@@ -11,6 +11,7 @@ cases to a failure mode and (through an assertion) a behaviour that did not move
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -184,6 +185,14 @@ def write_page(path: Path, **kw: Any) -> dict[str, Any]:
     hist = history(base)
     write_html(path, comparison, gate, base, head, history=hist, **kw)
     return viewer_data(comparison, gate, base, head, history=hist, **kw)
+
+
+def embedded(path: Path) -> dict[str, object]:
+    """The data a written report page embeds."""
+    text = path.read_text("utf-8")
+    start = text.index('<script type="application/json" id="data">') + 42
+    data: dict[str, object] = json.loads(text[start : text.index("</script>", start)])
+    return data
 
 
 def status_counts(data: dict[str, Any]) -> Counter[str]:
