@@ -213,7 +213,6 @@ def _no_answer_flags(args: argparse.Namespace) -> None:
 
 def _from_promptfoo(config: Path, root: Path, layout: Layout) -> _Suite:
     from ci_gate.migrate.promptfoo import convert_promptfoo
-    from ci_gate.suite.yaml_source import parse_yaml
 
     if not config.is_file():
         raise UsageError(f"init: --from-promptfoo {str(config)!r}: no such file")
@@ -238,21 +237,13 @@ def _from_promptfoo(config: Path, root: Path, layout: Layout) -> _Suite:
             files[posixpath.join(folder, name)] = text
     if layout.suite not in files:
         raise InternalError("init: the promptfoo conversion has no suite.yaml")
-    try:
-        data = parse_yaml(files[layout.suite], layout.suite).data
-    except GateError:
-        data = None  # validating after writing says what is wrong
-    raw_targets = data.get("targets") if isinstance(data, dict) else None
-    targets = (
-        [t for t in raw_targets if isinstance(t, dict)] if isinstance(raw_targets, list) else []
-    )
     notes = [
         f"converted from {log_line(str(config))}:"
         f" {len(conversion.unconverted)} item(s) not converted"
     ]
     notes += ["  " + log_line(f"{u.where}: {u.what}: {u.why}") for u in conversion.unconverted]
     notes += ["note: " + log_line(n) for n in conversion.notes]
-    return _Suite(files, key_uses(targets), tuple(notes))
+    return _Suite(files, key_uses(conversion.targets), tuple(notes))
 
 
 # --- what to say -------------------------------------------------------------------------------

@@ -15,13 +15,14 @@ import shlex
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 from ci_gate.errors import UsageError
-from ci_gate.suite.model import SEVERITIES, Behaviour, FailureMode, Severity
+from ci_gate.suite.build import OPTION_DEFAULTS
+from ci_gate.suite.model import SEVERITIES, Behaviour, FailureMode, ProviderKind, Severity
 
-TARGET_KINDS: tuple[str, ...] = ("openai", "anthropic", "http", "command", "python", "fake")
+TARGET_KINDS: tuple[str, ...] = get_args(ProviderKind)
 KIND_HELP: Mapping[str, str] = {
     "openai": "an OpenAI-compatible Chat Completions endpoint (OpenAI, vLLM, Ollama, gateways)",
     "anthropic": "the Anthropic Messages API",
@@ -35,14 +36,9 @@ DEFAULT_MODEL: Mapping[str, str] = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-3-5-haiku-latest",
 }
-DEFAULT_BASE_URL: Mapping[str, str] = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-}
-DEFAULT_KEY_ENV: Mapping[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-}
+# What the suite loader fills in when a model target leaves them out.
+DEFAULT_BASE_URL: Mapping[str, str] = {k: OPTION_DEFAULTS[k]["base_url"] for k in MODEL_KINDS}
+DEFAULT_KEY_ENV: Mapping[str, str] = {k: OPTION_DEFAULTS[k]["api_key_env"] for k in MODEL_KINDS}
 DEFAULT_SYSTEM = "You are a helpful assistant. Answer briefly and correctly."
 DEFAULT_BODY: Mapping[str, Any] = {"input": "{{ vars.input }}"}
 DEFAULT_OUTPUT_PATH = "output"
@@ -336,11 +332,7 @@ def check_links(
     return tuple(dict.fromkeys(names))
 
 
-def behaviours_of(names: Sequence[str], behaviours: Sequence[Behaviour]) -> list[str]:
-    wanted = {b.name for b in behaviours}
-    return [n for n in names if n in wanted]
-
-
-def failure_modes_of(names: Sequence[str], failure_modes: Sequence[FailureMode]) -> list[str]:
-    wanted = {f.name for f in failure_modes}
+def named_in(names: Sequence[str], items: Sequence[Behaviour | FailureMode]) -> list[str]:
+    """The ``names`` that name one of ``items``, in the order of ``names``."""
+    wanted = {i.name for i in items}
     return [n for n in names if n in wanted]

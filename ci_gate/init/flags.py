@@ -65,6 +65,9 @@ _DEST = {
     "--function": "function",
     "--path": "folder",
 }
+# The TargetAnswer field each flag sets: its dest, but for --command (whose dest is kept apart
+# from the subcommand's name).
+_FIELD = {**_DEST, "--command": "command"}
 REQUIRED_SETTING: Mapping[str, str] = {
     "openai": "--model",
     "anthropic": "--model",
@@ -126,7 +129,7 @@ def read_flags(args: argparse.Namespace) -> FlagAnswers:
             raise UsageError(
                 f"init: {flag} does not apply to --target {kind} (it is for {' and '.join(owners)})"
             )
-        settings[dest if dest != "command_line" else "command"] = _flag(flag, checks[flag], value)
+        settings[_FIELD[flag]] = _flag(flag, checks[flag], value)
     behaviours = tuple(_flag("--behaviour", parse_behaviour, v) for v in args.behaviour or ())
     failure_modes = tuple(
         _flag("--failure-mode", parse_failure_mode, v) for v in args.failure_mode or ()
@@ -166,7 +169,7 @@ def read_flags(args: argparse.Namespace) -> FlagAnswers:
 def target_from_flags(kind: str, settings: Mapping[str, Any]) -> TargetAnswer:
     """The target when no question is asked: the flags, and defaults for what they left out."""
     required = REQUIRED_SETTING.get(kind)
-    if required and _DEST[required].replace("command_line", "command") not in settings:
+    if required and _FIELD[required] not in settings:
         raise UsageError(
             f"init: --target {kind} needs {required} (not a terminal, so nothing is asked)"
         )

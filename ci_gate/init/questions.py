@@ -20,6 +20,7 @@ from ci_gate.init.answers import (
     DEFAULT_SYSTEM,
     KIND_HELP,
     MIN_EXAMPLES_ASKED,
+    MODEL_KINDS,
     TARGET_KINDS,
     Answers,
     Example,
@@ -137,7 +138,7 @@ def _target(console: Console, flags: FlagAnswers) -> TargetAnswer:
         if key not in given:
             given[key] = ask(console, question, check, default)
 
-    if kind in ("openai", "anthropic"):
+    if kind in MODEL_KINDS:
         setting("model", "Model", check_model, DEFAULT_MODEL[kind])
         setting(
             "base_url", "Endpoint", lambda v: check_url(v, "the endpoint"), DEFAULT_BASE_URL[kind]

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from ci_gate.init.answers import (
     DEFAULT_BASE_URL,
     DEFAULT_KEY_ENV,
+    MODEL_KINDS,
     Answers,
     Example,
     TargetAnswer,
-    behaviours_of,
-    failure_modes_of,
+    named_in,
     slug,
 )
 from ci_gate.init.yaml_text import flow, names, quoted, scalar
@@ -155,7 +155,7 @@ def _targets(
         for case_id, example in zip(ids, examples, strict=True):
             lines.append(f"      {scalar(case_id)}: {quoted(_demo_answer(example))}")
         lines.append("    default_output: echo   # cases without an output get their prompt back")
-    elif kind in ("openai", "anthropic"):
+    elif kind in MODEL_KINDS:
         lines += [
             "  - id: app",
             f"    provider: {kind}",
@@ -234,8 +234,8 @@ def _cases(answers: Answers, ids: Sequence[str]) -> str:
     ]
     for case_id, example in zip(ids, answers.examples, strict=True):
         lines += [f"  - id: {scalar(case_id)}", f"    vars: {{{VAR}: {quoted(example.text)}}}"]
-        linked_b = behaviours_of(example.links, answers.behaviours)
-        linked_f = failure_modes_of(example.links, answers.failure_modes)
+        linked_b = named_in(example.links, answers.behaviours)
+        linked_f = named_in(example.links, answers.failure_modes)
         if linked_b:
             lines.append(f"    behaviours: {names(linked_b)}")
         if linked_f:

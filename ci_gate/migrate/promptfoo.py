@@ -39,6 +39,7 @@ class Conversion:
     files: Mapping[str, str]  # relative path -> text; always holds "suite.yaml"
     unconverted: tuple[Unconverted, ...]
     notes: tuple[str, ...]  # things converted approximately, said plainly
+    targets: tuple[Mapping[str, Any], ...]  # the suite's raw targets, judges included
 
 
 def convert_promptfoo(config_path: Path, *, suite_dir: Path | None = None) -> Conversion:
@@ -79,6 +80,7 @@ def convert_promptfoo(config_path: Path, *, suite_dir: Path | None = None) -> Co
             f"{last.what}: {last.why}"
         )
     cases = [_unique_names(case, log) for case in cases]
+    common = _common_count(cases)
     if len(targets) > 1:
         log.note(
             f"promptfoo runs every provider; ci-gate runs one target per run: "
@@ -103,14 +105,17 @@ def convert_promptfoo(config_path: Path, *, suite_dir: Path | None = None) -> Co
         prompts,
         defaults,
         cases,
+        common,
         graders.default_judge,
     )
     files = {SUITE_FILE: ""}
     if len(cases) > INLINE_CASES:
-        files[CASES_FILE] = jsonl([_case(c, common=_common_count(cases)) for c in cases])
+        files[CASES_FILE] = jsonl([_case(c, common=common) for c in cases])
         suite["cases"] = [{"file": CASES_FILE}]
+    else:
+        suite["cases"] = [Commented(_comments(c), _case(c, common=common)) for c in cases]
     files[SUITE_FILE] = yaml_document(_header(source, log), suite)
-    return Conversion(MappingProxyType(files), log.unconverted, log.notes)
+    return Conversion(MappingProxyType(files), log.unconverted, log.notes, tuple(suite["targets"]))
 
 
 _TOP_WHY = {
@@ -253,22 +258,18 @@ def _has(values: Mapping[str, Any], name: str) -> bool:
 
 def _unique_names(case: CaseOut, log: Log) -> CaseOut:
     """Assertion names (from promptfoo metrics) made unique within the case, as ci-gate needs."""
-    taken: set[str] = set()
+    names = Ids()
     asserts: list[tuple[bool, Out]] = []
     for origin, assertion in case.asserts:
-        name = assertion.get("name")
-        if isinstance(name, str):
-            wanted, n = name, 1
-            while name in taken:
-                n += 1
-                name = f"{wanted}-{n}"
+        wanted = assertion.get("name")
+        if isinstance(wanted, str):
+            name = names.take(wanted)
             if name != wanted:
                 log.note(
                     f"metric {wanted!r} names several assertions of a test; ci-gate names "
                     f"the later ones {wanted}-2, {wanted}-3..."
                 )
                 assertion = {**assertion, "name": name}
-            taken.add(name)
         asserts.append((origin, assertion))
     return CaseOut(
         case.id, case.origin, case.description, case.vars, case.tags, case.prompt, tuple(asserts)
@@ -309,8 +310,10 @@ def _suite(
     prompts: list[PromptOut],
     defaults: Defaults,
     cases: list[CaseOut],
+    common: int,
     judge: str | None,
 ) -> dict[str, Any]:
+    """The suite but its ``cases``, which go inline or to a case file."""
     description = source.config.data.get("description")
     name = slug(source.folder.name) or slug(str(description or "")) or "promptfoo-suite"
     suite: dict[str, Any] = {"ci_gate": 1, "name": name}
@@ -318,7 +321,6 @@ def _suite(
         suite["description"] = description
     suite["targets"] = targets
     suite["prompts"] = [p.entry for p in prompts]
-    common = _common_count(cases) if cases else 0
     default_block: dict[str, Any] = {}
     if defaults.vars:
         default_block["vars"] = defaults.vars
@@ -333,7 +335,6 @@ def _suite(
         suite["prices"] = prices
     if judge is not None:
         suite["judge"] = {"target": judge}
-    suite["cases"] = [Commented(_comments(c), _case(c, common=common)) for c in cases]
     return suite
 
 

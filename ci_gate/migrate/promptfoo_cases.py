@@ -52,7 +52,7 @@ def build_cases(
     d_asserts = default.asserts if default is not None else ()
     d_options = _options(d_data)
     # A default list var is expanded in each test, so it is each case's own var.
-    spread = {k for k, v in d_vars.items() if isinstance(v, list) and v and isinstance(v[0], str)}
+    spread = {k for k, v in d_vars.items() if _expands(v)}
     ids = Ids()
     cases: list[CaseOut] = []
     for number, test in enumerate(tests, 1):
@@ -149,16 +149,17 @@ def _file_var(ref: str, at: At, scope: Scope) -> str | None:
     return text
 
 
+def _expands(value: Any) -> bool:
+    """Whether promptfoo runs a test once per item of this var: a list of strings."""
+    return isinstance(value, list) and bool(value) and isinstance(value[0], str)
+
+
 def _combinations(
     merged: dict[str, Any], at: At, log: Log, expand: bool
 ) -> tuple[list[dict[str, Any]], set[str]]:
     """Each combination of the list-valued vars (promptfoo expands lists of strings), and the
     names of those vars."""
-    listed = {
-        k
-        for k, v in merged.items()
-        if expand and isinstance(v, list) and v and isinstance(v[0], str)
-    }
+    listed = {k for k, v in merged.items() if expand and _expands(v)}
     if not listed:
         return [merged], set()
     count = 1

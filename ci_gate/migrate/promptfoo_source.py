@@ -133,7 +133,7 @@ class Source:
 
     def path_of(self, ref: str) -> Path:
         """The file a reference names: ``file://`` dropped, relative to the config's folder."""
-        name = ref[len(FILE_PREFIX) :] if ref.startswith(FILE_PREFIX) else ref
+        name = ref.removeprefix(FILE_PREFIX)
         return (self.folder / name).resolve()
 
     def label(self, path: Path) -> str:
@@ -165,7 +165,7 @@ class Source:
 
     def glob(self, ref: str) -> list[Path]:
         """The files a glob reference matches, sorted (promptfoo sorts them too)."""
-        name = ref[len(FILE_PREFIX) :] if ref.startswith(FILE_PREFIX) else ref
+        name = ref.removeprefix(FILE_PREFIX)
         if Path(name).is_absolute():
             anchor = Path(Path(name).anchor)
             return sorted(
@@ -213,7 +213,7 @@ def is_glob(ref: str) -> bool:
 
 def suffix(ref: str) -> str:
     """The file extension of a reference, lower case, without a ``:function`` part."""
-    name = ref[len(FILE_PREFIX) :] if ref.startswith(FILE_PREFIX) else ref
+    name = ref.removeprefix(FILE_PREFIX)
     name = re.sub(r":[A-Za-z_][A-Za-z0-9_]*$", "", name)
     return Path(name).suffix.lower()
 
