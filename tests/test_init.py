@@ -443,6 +443,8 @@ def test_a_folder_in_the_way_is_refused(repo: Path, capsys: pytest.CaptureFixtur
         ([*FAKE, "--branch", "a b"], "is not a branch name"),
         ([*FAKE, "--name", "my bot"], "try 'my-bot'"),
         (["--from-promptfoo", "p.yaml", "--target", "fake"], "cannot be combined"),
+        (["--from-promptfoo", "p.yaml", "--path", "src"], "init: --path cannot be combined"),
+        (["--from-promptfoo", "p.yaml", "--command", "x"], "init: --command cannot be combined"),
     ],
 )
 def test_bad_flags_are_one_line_usage_errors_and_write_nothing(

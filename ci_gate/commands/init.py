@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from ci_gate.errors import GateError, InternalError, UsageError
 from ci_gate.init.answers import Answers, InvalidAnswer, check_suite_name, slug
-from ci_gate.init.flags import FlagAnswers, answers_from_flags, read_flags
+from ci_gate.init.flags import FlagAnswers, answers_from_flags, flag_for, read_flags
 from ci_gate.init.scaffold import Layout, spec_text, suite_text
 from ci_gate.init.workflows import (
     BASELINE_WORKFLOW,
@@ -204,9 +204,8 @@ def _from_answers(answers: Answers, root: Path, layout: Layout) -> _Suite:
 def _no_answer_flags(args: argparse.Namespace) -> None:
     given = [n for n in _ANSWER_FLAGS if getattr(args, n) is not None]
     if given:
-        flag = "--" + ("command" if given[0] == "command_line" else given[0]).replace("_", "-")
         raise UsageError(
-            f"init: {flag} cannot be combined with --from-promptfoo"
+            f"init: {flag_for(given[0])} cannot be combined with --from-promptfoo"
             " (the promptfoo config says what the suite holds)"
         )
 

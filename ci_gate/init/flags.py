@@ -65,6 +65,14 @@ _DEST = {
     "--function": "function",
     "--path": "folder",
 }
+_FLAG = {dest: flag for flag, dest in _DEST.items()}
+
+
+def flag_for(dest: str) -> str:
+    """The command-line flag whose value argparse keeps under ``dest``."""
+    return _FLAG.get(dest, "--" + dest.replace("_", "-"))
+
+
 # The TargetAnswer field each flag sets: its dest, but for --command (whose dest is kept apart
 # from the subcommand's name).
 _FIELD = {**_DEST, "--command": "command"}
